@@ -1,0 +1,44 @@
+// Package engine evaluates rules over a time-ordered event stream and emits
+// ranked findings.
+package engine
+
+import "time"
+
+// Finding is one diagnosis the rules reached for one group (host, client,
+// license server…). Its JSON field names are a public contract.
+type Finding struct {
+	ID         string            `json:"id"`   // diagnosis id, e.g. "grace-period-expired" (the kb article id)
+	Rule       string            `json:"rule"` // rule id that fired
+	Title      string            `json:"title"`
+	Severity   string            `json:"severity"` // info, low, medium, high, critical
+	Confidence float64           `json:"confidence"`
+	Score      float64           `json:"score"`
+	Rank       int               `json:"rank"`  // 1 = most important
+	Group      map[string]string `json:"group"` // group_by expression label -> value, e.g. {"client": "WS-17"}
+	Host       string            `json:"host"`  // Computer of the evidence, for per-host diagnosis
+	FirstSeen  time.Time         `json:"first_seen"`
+	LastSeen   time.Time         `json:"last_seen"`
+	Count      int               `json:"count"`
+	Facts      map[string]any    `json:"facts"`
+	Evidence   []Evidence        `json:"evidence"`
+	Timeline   []Bucket          `json:"timeline"` // one bucket per UTC day with matches
+	KB         []string          `json:"kb"`
+}
+
+// Evidence points at one event that contributed to a finding.
+type Evidence struct {
+	File     string            `json:"file"`
+	Offset   int64             `json:"offset"`
+	RecordID uint64            `json:"record_id"`
+	Time     time.Time         `json:"time"`
+	Provider string            `json:"provider"`
+	EventID  uint16            `json:"event_id"`
+	Computer string            `json:"computer"`
+	Values   map[string]string `json:"values,omitempty"` // key values (params, group values)
+}
+
+// Bucket counts matching events on one UTC day.
+type Bucket struct {
+	Day   time.Time `json:"day"`
+	Count int       `json:"count"`
+}

@@ -1,0 +1,107 @@
+// Package evtx decodes Windows event logs into normalized events.
+//
+// Every input format (binary EVTX, legacy EVT, XML exports, the live event
+// log) produces the same Event, so rules never care where an event came from.
+package evtx
+
+import "time"
+
+// Event is one normalized event record.
+//
+// Payload values are strings rendered the way Windows renders them in XML
+// (decimal integers, 0x-prefixed hex, {GUID}, S-1-5-… SIDs, RFC 3339 times,
+// upper-case hex for binary), so a rule reads the same text an administrator
+// sees in Event Viewer.
+type Event struct {
+	Provider     string // Provider/@Name, or @EventSourceName for classic sources
+	ProviderGUID string // "{…}" or ""
+	EventID      uint16
+	Qualifiers   uint16 // 0 when absent
+	Version      uint8
+	Level        uint8
+	Task         uint16
+	Opcode       uint8
+	Keywords     uint64
+	TimeCreated  time.Time // always UTC
+	RecordID     uint64
+	ProcessID    uint32
+	ThreadID     uint32
+	Channel      string
+	Computer     string
+	UserSID      string
+
+	// Data holds named payload values (EventData/Data[@Name] and the
+	// children of UserData/<Element>).
+	Data map[string]string
+	// Params holds every payload value in document order, whether it was
+	// carried in unnamed EventData/Data, named Data or UserData children, so
+	// Params[0] is %1 in every Windows era.
+	Params []string
+
+	// Where the event came from: file path (archive members as
+	// "bundle.zip!System.evtx") and the byte offset of the record in it.
+	File   string
+	Offset int64
+
+	// Tree is the record's element tree when the decoder materialized it;
+	// XML() renders from it. Nil for events built by hand.
+	Tree *Node
+}
+
+// Node is one element of an event's XML tree.
+type Node struct {
+	Name     string
+	Attrs    []Attr
+	Children []*Node
+	Text     string // character data directly inside the element
+}
+
+// Attr is one XML attribute.
+type Attr struct {
+	Name  string
+	Value string
+}
+
+// Param returns %n (1-based), or "" when the event carries fewer values.
+func (e *Event) Param(n int) string {
+	if n < 1 || n > len(e.Params) {
+		return ""
+	}
+	return e.Params[n-1]
+}
+
+// Filter decides from the record's provider and event id alone whether the
+// payload is worth decoding. A nil Filter accepts everything.
+type Filter func(provider string, eventID uint16) bool
+
+// Damage records one piece of input that could not be decoded as written.
+type Damage struct {
+	File   string `json:"file"`
+	Offset int64  `json:"offset"`
+	Kind   string `json:"kind"` // "header", "chunk", "record", "file"
+	Reason string `json:"reason"`
+}
+
+// Stats counts what a decode read and what it could not.
+type Stats struct {
+	Files          int      `json:"files"`
+	Bytes          int64    `json:"bytes"`
+	Records        int      `json:"records"`         // records decoded into events (incl. filtered out)
+	Matched        int      `json:"matched"`         // records passed to the caller
+	DamagedRecords int      `json:"damaged_records"` // records that could not be decoded
+	DamagedChunks  int      `json:"damaged_chunks"`
+	Damages        []Damage `json:"damages,omitempty"`
+	Unreadable     []Damage `json:"unreadable,omitempty"` // inputs that could not be opened or recognised
+}
+
+// Add folds o into s.
+func (s *Stats) Add(o Stats) {
+	s.Files += o.Files
+	s.Bytes += o.Bytes
+	s.Records += o.Records
+	s.Matched += o.Matched
+	s.DamagedRecords += o.DamagedRecords
+	s.DamagedChunks += o.DamagedChunks
+	s.Damages = append(s.Damages, o.Damages...)
+	s.Unreadable = append(s.Unreadable, o.Unreadable...)
+}

@@ -1,0 +1,148 @@
+package rules
+
+import (
+	"strings"
+	"time"
+
+	"github.com/tsdiag/tsdiag/evtx"
+)
+
+// Event is what a rule expression sees of one event: every evtx.Event field
+// a rule can key on, with integers widened to int so expressions compare them
+// with plain literals (EventID == 1128).
+type Event struct {
+	Provider     string
+	ProviderGUID string
+	EventID      int
+	Qualifiers   int
+	Level        int
+	Task         int
+	Opcode       int
+	Channel      string
+	Computer     string
+	UserSID      string
+	Time         time.Time
+	RecordID     int
+	Params       []string
+	Data         map[string]string
+}
+
+// EventOf converts a decoded event into the expression view.
+func EventOf(e *evtx.Event) Event {
+	return Event{
+		Provider:     e.Provider,
+		ProviderGUID: e.ProviderGUID,
+		EventID:      int(e.EventID),
+		Qualifiers:   int(e.Qualifiers),
+		Level:        int(e.Level),
+		Task:         int(e.Task),
+		Opcode:       int(e.Opcode),
+		Channel:      e.Channel,
+		Computer:     e.Computer,
+		UserSID:      e.UserSID,
+		Time:         e.TimeCreated,
+		RecordID:     int(e.RecordID),
+		Params:       e.Params,
+		Data:         e.Data,
+	}
+}
+
+// Param returns %n (1-based), or "" when the event carries fewer values.
+func (e Event) Param(n int) string {
+	if n < 1 || n > len(e.Params) {
+		return ""
+	}
+	return e.Params[n-1]
+}
+
+// HasParam reports whether the event carries %n.
+func (e Event) HasParam(n int) bool { return n >= 1 && n <= len(e.Params) }
+
+// DataValue is what an expression's Data("name") call becomes (a patcher
+// renames the call, because Data is also the map field).
+func (e Event) DataValue(name string) string { return e.Data[name] }
+
+// Env is the environment of the per-event expressions: when, group_by,
+// sequence and absence steps, distinct values.
+type Env struct {
+	Event
+	Now time.Time
+
+	classes classIndex
+}
+
+// FactEnv is the environment of facts: the last matching event's fields
+// (directly and as Last) plus what the finding accumulated.
+type FactEnv struct {
+	Env
+	Count     int
+	FirstSeen time.Time
+	LastSeen  time.Time
+	Distinct  []string
+	Groups    map[string]string
+	Last      Event
+}
+
+// Is reports whether the event belongs to the named class.
+func (e *Env) Is(class string) bool {
+	return e.classes.has(class, e.Provider, e.EventID)
+}
+
+// ParseDate reads a date the way Windows writes it into messages; see
+// ParseDate in dates.go for the formats and how ambiguity is resolved.
+func (e *Env) ParseDate(s string) time.Time { return ParseDate(s) }
+
+// DaysUntil is the number of days from Now to t (negative when t is past).
+// A zero t (an unparseable date) gives 0 so a fact never reports a bogus
+// two-thousand-year countdown; check IsZero() when it matters.
+func (e *Env) DaysUntil(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return days(t.Sub(e.Now))
+}
+
+// DaysBetween is b - a in days; 0 when either is zero.
+func (e *Env) DaysBetween(a, b time.Time) float64 {
+	if a.IsZero() || b.IsZero() {
+		return 0
+	}
+	return days(b.Sub(a))
+}
+
+// Duration parses a Go duration or "Nd" (days); 0 when unparseable.
+func (e *Env) Duration(s string) time.Duration {
+	d, err := ParseDuration(s)
+	if err != nil {
+		return 0
+	}
+	return d
+}
+
+// Lower, Upper and Contains are case helpers; Contains is case-insensitive
+// because Windows names (hosts, services) are.
+func (e *Env) Lower(s string) string { return strings.ToLower(s) }
+func (e *Env) Upper(s string) string { return strings.ToUpper(s) }
+func (e *Env) Contains(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
+
+func days(d time.Duration) float64 { return d.Hours() / 24 }
+
+// ref is a (provider, id) key; providers compare case-insensitively.
+type ref struct {
+	provider string
+	id       int
+}
+
+func refOf(provider string, id int) ref { return ref{strings.ToLower(provider), id} }
+
+// classIndex maps class name -> member events.
+type classIndex map[string]map[ref]struct{}
+
+func (c classIndex) has(class, provider string, id int) bool {
+	_, ok := c[class][refOf(provider, id)]
+	return ok
+}
+
+func toLower(s string) string { return strings.ToLower(s) }

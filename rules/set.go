@@ -1,0 +1,189 @@
+package rules
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/tsdiag/tsdiag/evtx"
+)
+
+// Severities in increasing order.
+var Severities = []string{"info", "low", "medium", "high", "critical"}
+
+// Correlation kinds.
+const (
+	KindNone     = "none"
+	KindCount    = "count"
+	KindSequence = "sequence"
+	KindAbsence  = "absence"
+	KindDistinct = "distinct"
+)
+
+// Set is a compiled, validated rule set.
+type Set struct {
+	Rules   []*Compiled // sorted by id
+	Classes []Class     // sorted by name
+	classes classIndex
+	src     layer
+}
+
+// Compiled is a validated rule with its expressions compiled once.
+type Compiled struct {
+	Rule
+	File string
+	Line int
+
+	Kind      string
+	Match     Matcher       // the rule's own events (A for absence)
+	GroupBy   []Named       // sorted by label
+	Window    time.Duration // count, sequence, distinct window; absence "within"
+	Threshold int           // count, distinct
+	Steps     []Matcher     // sequence
+	Expect    *Matcher      // absence
+	Value     *Program      // distinct
+	Facts     []Named       // sorted by name
+}
+
+// Named is a labelled expression (group_by label, fact name).
+type Named struct {
+	Name string
+	Prog *Program
+}
+
+// Matcher selects events by (provider, id) and then by conditions.
+type Matcher struct {
+	sel   map[ref]struct{}
+	Whens []*Program
+}
+
+// Selects reports whether the matcher can match this (provider, id) at all.
+func (m *Matcher) Selects(provider string, id int) bool {
+	_, ok := m.sel[refOf(provider, id)]
+	return ok
+}
+
+// Match evaluates the matcher on an environment already filled for the event.
+func (m *Matcher) Match(env *Env) (bool, error) {
+	if !m.Selects(env.Provider, env.EventID) {
+		return false, nil
+	}
+	for _, w := range m.Whens {
+		ok, err := w.Bool(env)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// Rule returns the compiled rule with this id, or nil.
+func (s *Set) Rule(id string) *Compiled {
+	i := sort.Search(len(s.Rules), func(i int) bool { return s.Rules[i].ID >= id })
+	if i < len(s.Rules) && s.Rules[i].ID == id {
+		return s.Rules[i]
+	}
+	return nil
+}
+
+// Only returns a set holding just the rule with this id (and every class),
+// used to run a rule's inline tests in isolation.
+func (s *Set) Only(id string) *Set {
+	out := &Set{Classes: s.Classes, classes: s.classes, src: s.src}
+	if r := s.Rule(id); r != nil {
+		out.Rules = []*Compiled{r}
+	}
+	return out
+}
+
+// NewEnv returns an expression environment bound to this set's classes.
+func (s *Set) NewEnv() *Env { return &Env{classes: s.classes} }
+
+// NewFactEnv returns a fact environment bound to this set's classes.
+func (s *Set) NewFactEnv() *FactEnv { return &FactEnv{Env: Env{classes: s.classes}} }
+
+// Selects lists every (provider, event id) any rule can match, including
+// sequence steps and absence expectations, sorted.
+func (s *Set) Selects() []EventRef {
+	seen := map[ref]EventRef{}
+	add := func(m *Matcher) {
+		for r := range m.sel {
+			seen[r] = EventRef{Provider: r.provider, ID: uint16(r.id)}
+		}
+	}
+	for _, r := range s.Rules {
+		add(&r.Match)
+		for i := range r.Steps {
+			add(&r.Steps[i])
+		}
+		if r.Expect != nil {
+			add(r.Expect)
+		}
+	}
+	out := make([]EventRef, 0, len(seen))
+	for _, e := range seen {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Provider != out[j].Provider {
+			return out[i].Provider < out[j].Provider
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Filter is the decoder predicate for this set: true only for records some
+// rule can match. Provider names compare case-insensitively.
+func (s *Set) Filter() evtx.Filter {
+	ids := map[uint16]map[string]struct{}{}
+	for _, e := range s.Selects() {
+		if ids[e.ID] == nil {
+			ids[e.ID] = map[string]struct{}{}
+		}
+		ids[e.ID][e.Provider] = struct{}{}
+	}
+	return func(provider string, id uint16) bool {
+		provs, ok := ids[id]
+		if !ok {
+			return false
+		}
+		_, ok = provs[lowerASCII(provider)]
+		return ok
+	}
+}
+
+// lowerASCII avoids an allocation for names that are already lower case.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return toLower(s)
+		}
+	}
+	return s
+}
+
+var idRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+var labelRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func severityOK(s string) bool {
+	for _, v := range Severities {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// SeverityRank is the index of s in Severities, -1 when unknown.
+func SeverityRank(s string) int {
+	for i, v := range Severities {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+func (c *Compiled) String() string { return fmt.Sprintf("%s (%s:%d)", c.ID, c.File, c.Line) }

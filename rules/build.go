@@ -92,7 +92,9 @@ func mergeRules(under, over []rawRule, probs *Problems) []rawRule {
 
 func checkClass(c rawClass) Problems {
 	var ps Problems
-	bad := func(msg string) { ps = append(ps, Problem{File: c.file, Line: c.line, Rule: "class " + c.Name, Msg: msg}) }
+	bad := func(msg string) {
+		ps = append(ps, Problem{File: c.file, Line: c.line, Rule: "class " + c.Name, Msg: msg})
+	}
 	if !labelRe.MatchString(c.Name) {
 		bad(fmt.Sprintf("class name %q must be an identifier (letters, digits, _)", c.Name))
 	}

@@ -106,24 +106,15 @@ func (s *Set) NewFactEnv() *FactEnv { return &FactEnv{Env: Env{classes: s.classe
 // Selects lists every (provider, event id) any rule can match, including
 // sequence steps and absence expectations, sorted.
 func (s *Set) Selects() []EventRef {
-	seen := map[ref]EventRef{}
-	add := func(m *Matcher) {
-		for r := range m.sel {
-			seen[r] = EventRef{Provider: r.provider, ID: uint16(r.id)}
-		}
-	}
+	seen := map[EventRef]bool{}
+	var out []EventRef
 	for _, r := range s.Rules {
-		add(&r.Match)
-		for i := range r.Steps {
-			add(&r.Steps[i])
+		for _, e := range r.Selects() {
+			if !seen[e] {
+				seen[e] = true
+				out = append(out, e)
+			}
 		}
-		if r.Expect != nil {
-			add(r.Expect)
-		}
-	}
-	out := make([]EventRef, 0, len(seen))
-	for _, e := range seen {
-		out = append(out, e)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Provider != out[j].Provider {
@@ -187,3 +178,35 @@ func SeverityRank(s string) int {
 }
 
 func (c *Compiled) String() string { return fmt.Sprintf("%s (%s:%d)", c.ID, c.File, c.Line) }
+
+// Selects lists the (provider, event id) pairs this rule can match: its own
+// selection, every sequence step and the absence expectation. Providers are
+// lower case.
+func (c *Compiled) Selects() []EventRef {
+	seen := map[ref]bool{}
+	var out []EventRef
+	add := func(m *Matcher) {
+		for r := range m.sel {
+			if !seen[r] {
+				seen[r] = true
+				out = append(out, EventRef{Provider: r.provider, ID: uint16(r.id)})
+			}
+		}
+	}
+	if c.Kind != KindSequence {
+		add(&c.Match)
+	}
+	for i := range c.Steps {
+		add(&c.Steps[i])
+	}
+	if c.Expect != nil {
+		add(c.Expect)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Provider != out[j].Provider {
+			return out[i].Provider < out[j].Provider
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}

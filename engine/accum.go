@@ -1,0 +1,196 @@
+package engine
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/tsdiag/tsdiag/evtx"
+	"github.com/tsdiag/tsdiag/rules"
+)
+
+// Evidence is capped per finding: the first EvidenceHead events (how it
+// started) and the last EvidenceTail (how it stands now). Count, FirstSeen,
+// LastSeen and the timeline still cover every contributing event.
+const (
+	EvidenceHead      = 5
+	EvidenceTail      = 20
+	MaxDistinct       = 1000 // distinct values remembered for facts
+	maxEvidenceParams = 16
+	maxValueLen       = 512
+)
+
+// acc accumulates one (rule, group) finding.
+type acc struct {
+	rule     *rules.Compiled
+	key      string
+	labels   map[string]string
+	count    int
+	first    time.Time
+	last     time.Time
+	lastEv   *evtx.Event
+	head     []Evidence
+	tail     []Evidence // ring of EvidenceTail
+	tailNext int
+	days     map[int64]int
+	values   map[string]struct{}
+	dropped  int
+}
+
+func newAcc(r *rules.Compiled, key string, labels map[string]string) *acc {
+	return &acc{rule: r, key: key, labels: labels, days: map[int64]int{}}
+}
+
+func (a *acc) addOnce(en *entry) {
+	if en.added {
+		return
+	}
+	en.added = true
+	a.add(en)
+}
+
+func (a *acc) add(en *entry) {
+	ev := en.ev
+	t := ev.TimeCreated
+	a.count++
+	if a.first.IsZero() || t.Before(a.first) {
+		a.first = t
+	}
+	if !t.Before(a.last) {
+		a.last, a.lastEv = t, ev
+	}
+	a.days[t.UTC().Truncate(24*time.Hour).Unix()]++
+	evd := Evidence{File: ev.File, Offset: ev.Offset, RecordID: ev.RecordID, Time: t, Provider: ev.Provider,
+		EventID: ev.EventID, Computer: ev.Computer, Values: en.vals}
+	if len(a.head) < EvidenceHead {
+		a.head = append(a.head, evd)
+		return
+	}
+	if len(a.tail) < EvidenceTail {
+		a.tail = append(a.tail, evd)
+		return
+	}
+	a.tail[a.tailNext] = evd
+	a.tailNext = (a.tailNext + 1) % EvidenceTail
+}
+
+func (a *acc) distinct(v string) {
+	if a.values == nil {
+		a.values = map[string]struct{}{}
+	}
+	if len(a.values) < MaxDistinct {
+		a.values[v] = struct{}{}
+	}
+}
+
+func (a *acc) evidence() []Evidence {
+	out := append([]Evidence{}, a.head...)
+	out = append(out, a.tail[a.tailNext:]...)
+	out = append(out, a.tail[:a.tailNext]...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	return out
+}
+
+func (a *acc) timeline() []Bucket {
+	days := make([]int64, 0, len(a.days))
+	for d := range a.days {
+		days = append(days, d)
+	}
+	sort.Slice(days, func(i, j int) bool { return days[i] < days[j] })
+	out := make([]Bucket, len(days))
+	for i, d := range days {
+		out[i] = Bucket{Day: time.Unix(d, 0).UTC(), Count: a.days[d]}
+	}
+	return out
+}
+
+func (a *acc) finding(e *Engine, now time.Time) Finding {
+	r := a.rule
+	f := Finding{
+		ID: r.Diagnosis, Rule: r.ID, Title: r.Title, Severity: r.Severity, Confidence: r.Confidence,
+		Group: copyMap(a.labels), FirstSeen: a.first, LastSeen: a.last, Count: a.count,
+		Evidence: a.evidence(), Timeline: a.timeline(), KB: append([]string{}, r.KB...),
+	}
+	if a.lastEv != nil {
+		f.Host = a.lastEv.Computer
+	}
+	f.Facts = a.facts(e, now)
+	return f
+}
+
+// facts evaluates the rule's facts over the finding; a fact whose
+// expression fails is left out and counted as an evaluation error.
+func (a *acc) facts(e *Engine, now time.Time) map[string]any {
+	out := map[string]any{}
+	if len(a.rule.Facts) == 0 || a.lastEv == nil {
+		return out
+	}
+	env := e.set.NewFactEnv()
+	env.Event = rules.EventOf(a.lastEv)
+	env.Last = env.Event
+	env.Now = now
+	env.Count = a.count
+	env.FirstSeen, env.LastSeen = a.first, a.last
+	env.Groups = copyMap(a.labels)
+	env.Distinct = a.distinctList()
+	for _, f := range a.rule.Facts {
+		v, err := f.Prog.Run(env)
+		if err != nil {
+			e.evalError(err)
+			continue
+		}
+		out[f.Name] = factValue(v)
+	}
+	return out
+}
+
+// distinctList is the distinct values of a distinct rule, otherwise the
+// group values.
+func (a *acc) distinctList() []string {
+	if a.values != nil {
+		return sortedKeys(a.values)
+	}
+	var out []string
+	for _, k := range sortedKeys(a.labels) {
+		out = append(out, a.labels[k])
+	}
+	return out
+}
+
+// factValue makes a fact JSON-safe and stable: times as RFC 3339 text,
+// non-finite numbers as nil, durations in days.
+func factValue(v any) any {
+	switch x := v.(type) {
+	case time.Time:
+		if x.IsZero() {
+			return ""
+		}
+		return x.UTC().Format(time.RFC3339)
+	case time.Duration:
+		return x.Hours() / 24
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil
+		}
+		return x
+	}
+	return v
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func clip(s string) string {
+	if len(s) > maxValueLen {
+		return s[:maxValueLen] + "…"
+	}
+	return s
+}

@@ -1,0 +1,235 @@
+package engine
+
+import (
+	"container/heap"
+	"strings"
+	"time"
+
+	"github.com/tsdiag/tsdiag/evtx"
+	"github.com/tsdiag/tsdiag/rules"
+)
+
+// Defaults for the reorder buffer. Events from several files arrive
+// interleaved; within this horizon they are put back in time order.
+const (
+	DefaultReorder   = 10 * time.Minute
+	DefaultMaxBuffer = 65536
+)
+
+// Options tune one engine run.
+type Options struct {
+	// Now is the reference time for facts such as days left; zero means the
+	// newest event seen.
+	Now time.Time
+	// Since and Until drop events outside [Since, Until] (zero = open).
+	Since, Until time.Time
+	// Reorder is how far out of time order an event may arrive and still be
+	// evaluated in order (zero = DefaultReorder); MaxBuffer caps the events
+	// held for that (zero = DefaultMaxBuffer).
+	Reorder   time.Duration
+	MaxBuffer int
+}
+
+// Stats counts what the engine saw.
+type Stats struct {
+	Events     int    `json:"events"`      // events fed
+	Skipped    int    `json:"skipped"`     // outside --since/--until
+	Matched    int    `json:"matched"`     // events that matched at least one rule
+	Late       int    `json:"late"`        // arrived beyond the reorder horizon; evaluated at their own time
+	EvalErrors int    `json:"eval_errors"` // expression evaluations that failed (counted as no match)
+	FirstError string `json:"first_error,omitempty"`
+}
+
+// Engine evaluates a rule set over a stream of events. It is not safe for
+// concurrent use: feed it from one goroutine (an ordered merge).
+type Engine struct {
+	set    *rules.Set
+	opts   Options
+	env    *rules.Env
+	buf    eventHeap
+	seq    uint64
+	newest time.Time // newest event fed
+	clock  time.Time // time of the newest event evaluated
+	rules  []*ruleState
+	index  map[indexKey][]*ruleState
+	stats  Stats
+	sweep  int
+	// lowered caches provider names in lower case (a log has few).
+	lowered map[string]string
+}
+
+type indexKey struct {
+	provider string
+	id       uint16
+}
+
+// New builds an engine for set.
+func New(set *rules.Set, opts Options) *Engine {
+	if opts.Reorder <= 0 {
+		opts.Reorder = DefaultReorder
+	}
+	if opts.MaxBuffer <= 0 {
+		opts.MaxBuffer = DefaultMaxBuffer
+	}
+	e := &Engine{set: set, opts: opts, env: set.NewEnv(), index: map[indexKey][]*ruleState{}, lowered: map[string]string{}}
+	for _, r := range set.Rules {
+		rs := newRuleState(e, r)
+		e.rules = append(e.rules, rs)
+		for _, ref := range selectsOf(r) {
+			k := indexKey{ref.Provider, ref.ID}
+			e.index[k] = append(e.index[k], rs)
+		}
+	}
+	return e
+}
+
+// Stats returns the counts so far.
+func (e *Engine) Stats() Stats { return e.stats }
+
+// Feed adds one event. The engine keeps the pointer until the event is
+// evaluated, so the caller must not reuse it.
+func (e *Engine) Feed(ev *evtx.Event) error {
+	e.stats.Events++
+	t := ev.TimeCreated
+	if (!e.opts.Since.IsZero() && t.Before(e.opts.Since)) || (!e.opts.Until.IsZero() && t.After(e.opts.Until)) {
+		e.stats.Skipped++
+		return nil
+	}
+	if t.After(e.newest) {
+		e.newest = t
+	}
+	// Events no rule selects are not buffered; they only move stream time
+	// (absence deadlines, the end-of-stream reference).
+	if e.lookup(ev) != nil {
+		e.seq++
+		heap.Push(&e.buf, queued{ev: ev, seq: e.seq})
+	}
+	for len(e.buf) > 0 && (len(e.buf) > e.opts.MaxBuffer || e.newest.Sub(e.buf[0].ev.TimeCreated) > e.opts.Reorder) {
+		e.process(heap.Pop(&e.buf).(queued).ev)
+	}
+	e.advance(e.safeTime())
+	return nil
+}
+
+// safeTime is the stream time up to which every event has been evaluated:
+// the reorder horizon, but never past the oldest buffered event.
+func (e *Engine) safeTime() time.Time {
+	t := e.newest.Add(-e.opts.Reorder)
+	if len(e.buf) > 0 && e.buf[0].ev.TimeCreated.Before(t) {
+		t = e.buf[0].ev.TimeCreated
+	}
+	return t
+}
+
+func (e *Engine) lookup(ev *evtx.Event) []*ruleState {
+	p, ok := e.lowered[ev.Provider]
+	if !ok {
+		p = strings.ToLower(ev.Provider)
+		if len(e.lowered) < 4096 {
+			e.lowered[ev.Provider] = p
+		}
+	}
+	return e.index[indexKey{p, ev.EventID}]
+}
+
+// process evaluates one event against every rule that selects it.
+func (e *Engine) process(ev *evtx.Event) {
+	t := ev.TimeCreated
+	if t.Before(e.clock) {
+		e.stats.Late++
+	} else {
+		e.advance(t)
+	}
+	e.env.Event = rules.EventOf(ev)
+	e.env.Now = e.opts.Now
+	if e.env.Now.IsZero() {
+		e.env.Now = e.clock
+	}
+	matched := false
+	for _, rs := range e.lookup(ev) {
+		if rs.feed(ev) {
+			matched = true
+		}
+	}
+	if matched {
+		e.stats.Matched++
+	}
+	if e.sweep++; e.sweep >= 4096 {
+		e.sweep = 0
+		for _, rs := range e.rules {
+			rs.evict(e.clock)
+		}
+	}
+}
+
+// advance moves the evaluation clock, expiring absence deadlines.
+func (e *Engine) advance(t time.Time) {
+	if !t.After(e.clock) {
+		return
+	}
+	e.clock = t
+	for _, rs := range e.rules {
+		if rs.rule.Kind == rules.KindAbsence {
+			rs.expire(t, false)
+		}
+	}
+}
+
+func (e *Engine) evalError(err error) {
+	e.stats.EvalErrors++
+	if e.stats.FirstError == "" {
+		e.stats.FirstError = err.Error()
+	}
+}
+
+// Finish evaluates what is still buffered, closes absences at the end of
+// the stream and returns the ranked findings.
+func (e *Engine) Finish() []Finding {
+	for len(e.buf) > 0 {
+		e.process(heap.Pop(&e.buf).(queued).ev)
+	}
+	e.advance(e.newest)
+	for _, rs := range e.rules {
+		if rs.rule.Kind == rules.KindAbsence {
+			rs.expire(e.newest, true)
+		}
+	}
+	now := e.opts.Now
+	if now.IsZero() {
+		now = e.newest
+	}
+	var out []Finding
+	for _, rs := range e.rules {
+		for _, a := range rs.findingsInOrder() {
+			out = append(out, a.finding(e, now))
+		}
+	}
+	rank(out, now)
+	return out
+}
+
+// queued is a buffered event; seq keeps equal times in arrival order.
+type queued struct {
+	ev  *evtx.Event
+	seq uint64
+}
+
+type eventHeap []queued
+
+func (h eventHeap) Len() int { return len(h) }
+func (h eventHeap) Less(i, j int) bool {
+	ti, tj := h[i].ev.TimeCreated, h[j].ev.TimeCreated
+	if !ti.Equal(tj) {
+		return ti.Before(tj)
+	}
+	return h[i].seq < h[j].seq
+}
+func (h eventHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *eventHeap) Push(x any)   { *h = append(*h, x.(queued)) }
+func (h *eventHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	old[len(old)-1] = queued{}
+	*h = old[:len(old)-1]
+	return x
+}

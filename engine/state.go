@@ -1,0 +1,362 @@
+package engine
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tsdiag/tsdiag/evtx"
+	"github.com/tsdiag/tsdiag/rules"
+)
+
+// MaxPendingPerGroup caps the absence starts (A events) remembered per group;
+// beyond it further As in that group are counted (Stats-like, per finding)
+// but not tracked, which can only delay a fire, never invent one.
+const MaxPendingPerGroup = 1024
+
+// entry is one matched event held in correlation state.
+type entry struct {
+	ev    *evtx.Event
+	vals  map[string]string // key values for the evidence
+	added bool              // already part of the finding
+}
+
+func (en *entry) t() time.Time { return en.ev.TimeCreated }
+
+// ruleState is the correlation state of one rule: per-group state plus the
+// finding accumulators of the groups that fired.
+type ruleState struct {
+	e      *Engine
+	rule   *rules.Compiled
+	groups map[string]*groupState
+	accs   map[string]*acc
+	queue  []*pending // absence starts in time order (deadline order)
+}
+
+type groupState struct {
+	labels map[string]string
+	last   time.Time
+	recent []*entry          // count: the latest Threshold matches
+	values map[string]*entry // distinct: value -> latest entry
+	chains [][]*entry        // sequence: chains[k] = latest chain through step k
+	open   []*pending        // absence: As not yet answered
+}
+
+type pending struct {
+	entry
+	group   *groupState
+	key     string
+	cleared bool
+	fired   bool
+}
+
+func newRuleState(e *Engine, r *rules.Compiled) *ruleState {
+	return &ruleState{e: e, rule: r, groups: map[string]*groupState{}, accs: map[string]*acc{}}
+}
+
+func selectsOf(r *rules.Compiled) []rules.EventRef { return r.Selects() }
+
+// feed evaluates one event (the engine's env already holds it) and reports
+// whether it matched any part of the rule.
+func (rs *ruleState) feed(ev *evtx.Event) bool {
+	r := rs.rule
+	switch r.Kind {
+	case rules.KindSequence:
+		return rs.feedSequence(ev)
+	case rules.KindAbsence:
+		b := rs.match(r.Expect)
+		a := rs.match(&r.Match)
+		if !a && !b {
+			return false
+		}
+		key, g := rs.group(ev)
+		if g == nil {
+			return false
+		}
+		if b {
+			rs.answer(g, ev)
+		}
+		if a {
+			rs.start(key, g, ev)
+		}
+		return true
+	}
+	if !rs.match(&r.Match) {
+		return false
+	}
+	key, g := rs.group(ev)
+	if g == nil {
+		return false
+	}
+	en := &entry{ev: ev, vals: rs.values(ev, g)}
+	switch r.Kind {
+	case rules.KindCount:
+		rs.feedCount(key, g, en)
+	case rules.KindDistinct:
+		rs.feedDistinct(key, g, en)
+	default:
+		rs.acc(key, g).add(en)
+	}
+	return true
+}
+
+func (rs *ruleState) match(m *rules.Matcher) bool {
+	ok, err := m.Match(rs.e.env)
+	if err != nil {
+		rs.e.evalError(err)
+	}
+	return ok
+}
+
+// group evaluates group_by for the current event; nil when an expression
+// failed (the event cannot be attributed).
+func (rs *ruleState) group(ev *evtx.Event) (string, *groupState) {
+	gb := rs.rule.GroupBy
+	vals := make([]string, len(gb))
+	for i, g := range gb {
+		v, err := g.Prog.String(rs.e.env)
+		if err != nil {
+			rs.e.evalError(err)
+			return "", nil
+		}
+		vals[i] = v
+	}
+	key := strings.Join(vals, "\x1f")
+	g := rs.groups[key]
+	if g == nil {
+		g = &groupState{labels: map[string]string{}}
+		for i, n := range gb {
+			g.labels[n.Name] = vals[i]
+		}
+		rs.groups[key] = g
+	}
+	if ev.TimeCreated.After(g.last) {
+		g.last = ev.TimeCreated
+	}
+	return key, g
+}
+
+// values are the evidence's key values: %1…%n as param1… and the group.
+func (rs *ruleState) values(ev *evtx.Event, g *groupState) map[string]string {
+	m := make(map[string]string, len(ev.Params)+len(g.labels))
+	for i, p := range ev.Params {
+		if i >= maxEvidenceParams {
+			break
+		}
+		m["param"+itoa(i+1)] = clip(p)
+	}
+	for k, v := range g.labels {
+		m[k] = v
+	}
+	return m
+}
+
+func (rs *ruleState) acc(key string, g *groupState) *acc {
+	a := rs.accs[key]
+	if a == nil {
+		a = newAcc(rs.rule, key, g.labels)
+		rs.accs[key] = a
+	}
+	return a
+}
+
+// feedCount keeps the latest Threshold matches; the group fires when the
+// oldest of them is within the window of the newest (inclusive).
+func (rs *ruleState) feedCount(key string, g *groupState, en *entry) {
+	n := rs.rule.Threshold
+	g.recent = append(g.recent, en)
+	if len(g.recent) > n {
+		copy(g.recent, g.recent[len(g.recent)-n:])
+		g.recent = g.recent[:n]
+	}
+	if len(g.recent) == n && en.t().Sub(g.recent[0].t()) <= rs.rule.Window {
+		a := rs.acc(key, g)
+		for _, x := range g.recent {
+			a.addOnce(x)
+		}
+	}
+}
+
+// feedDistinct keeps the latest entry of each value inside the window.
+func (rs *ruleState) feedDistinct(key string, g *groupState, en *entry) {
+	v, err := rs.rule.Value.String(rs.e.env)
+	if err != nil {
+		rs.e.evalError(err)
+		return
+	}
+	if g.values == nil {
+		g.values = map[string]*entry{}
+	}
+	en.vals["value"] = clip(v)
+	g.values[v] = en
+	for k, x := range g.values {
+		if en.t().Sub(x.t()) > rs.rule.Window {
+			delete(g.values, k)
+		}
+	}
+	if len(g.values) < rs.rule.Threshold {
+		return
+	}
+	a := rs.acc(key, g)
+	for _, k := range sortedKeys(g.values) {
+		a.addOnce(g.values[k])
+		a.distinct(k)
+	}
+	// Only Threshold values are ever needed to decide; drop the oldest.
+	for len(g.values) > rs.rule.Threshold {
+		delete(g.values, oldest(g.values))
+	}
+}
+
+func oldest(m map[string]*entry) string {
+	best := ""
+	var bt time.Time
+	for k, x := range m {
+		if best == "" || x.t().Before(bt) || (x.t().Equal(bt) && k < best) {
+			best, bt = k, x.t()
+		}
+	}
+	return best
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// feedSequence advances the latest chain through each step; a chain is
+// extended only while the event is within the window of the chain's first
+// event. Steps are tried last to first so one event moves a chain at most
+// one step.
+func (rs *ruleState) feedSequence(ev *evtx.Event) bool {
+	steps := rs.rule.Steps
+	hits := make([]bool, len(steps))
+	any := false
+	for i := range steps {
+		hits[i] = rs.match(&steps[i])
+		any = any || hits[i]
+	}
+	if !any {
+		return false
+	}
+	key, g := rs.group(ev)
+	if g == nil {
+		return false
+	}
+	if g.chains == nil {
+		g.chains = make([][]*entry, len(steps))
+	}
+	en := &entry{ev: ev, vals: rs.values(ev, g)}
+	for k := len(steps) - 1; k >= 1; k-- {
+		prev := g.chains[k-1]
+		if !hits[k] || prev == nil || ev.TimeCreated.Sub(prev[0].t()) > rs.rule.Window {
+			continue
+		}
+		chain := append(append([]*entry{}, prev...), en)
+		if k == len(steps)-1 {
+			a := rs.acc(key, g)
+			for _, x := range chain {
+				a.addOnce(x)
+			}
+			for i := range g.chains {
+				g.chains[i] = nil
+			}
+			return true
+		}
+		if cur := g.chains[k]; cur == nil || !cur[0].t().After(chain[0].t()) {
+			g.chains[k] = chain
+		}
+	}
+	if hits[0] {
+		g.chains[0] = []*entry{en}
+	}
+	return true
+}
+
+// start records an absence start (A).
+func (rs *ruleState) start(key string, g *groupState, ev *evtx.Event) {
+	if len(g.open) >= MaxPendingPerGroup {
+		rs.acc(key, g).dropped++
+		return
+	}
+	p := &pending{entry: entry{ev: ev, vals: rs.values(ev, g)}, group: g, key: key}
+	g.open = append(g.open, p)
+	rs.queue = append(rs.queue, p)
+}
+
+// answer clears every open A in the group that B follows within the limit.
+func (rs *ruleState) answer(g *groupState, ev *evtx.Event) {
+	keep := g.open[:0]
+	for _, p := range g.open {
+		d := ev.TimeCreated.Sub(p.t())
+		if d >= 0 && d <= rs.rule.Window {
+			p.cleared = true
+			continue
+		}
+		keep = append(keep, p)
+	}
+	for i := len(keep); i < len(g.open); i++ {
+		g.open[i] = nil
+	}
+	g.open = keep
+}
+
+// expire fires every open A whose deadline has passed: strictly before now
+// while streaming (a B at exactly the deadline may still come), and at or
+// before the last event at end of stream.
+func (rs *ruleState) expire(now time.Time, final bool) {
+	w := rs.rule.Window
+	i := 0
+	for ; i < len(rs.queue); i++ {
+		p := rs.queue[i]
+		d := now.Sub(p.t())
+		if d < w || (d == w && !final) {
+			break
+		}
+		if !p.cleared && !p.fired {
+			p.fired = true
+			rs.acc(p.key, p.group).addOnce(&p.entry)
+			p.group.open = removePending(p.group.open, p)
+		}
+	}
+	if i > 0 {
+		rs.queue = append(rs.queue[:0], rs.queue[i:]...)
+	}
+}
+
+func removePending(list []*pending, p *pending) []*pending {
+	for i, x := range list {
+		if x == p {
+			return append(list[:i], list[i+1:]...)
+		}
+	}
+	return list
+}
+
+// evict drops group state that can no longer contribute to a fire, so
+// memory follows the number of groups active within a window, not the
+// number ever seen.
+func (rs *ruleState) evict(now time.Time) {
+	w := rs.rule.Window
+	for k, g := range rs.groups {
+		if now.Sub(g.last) <= w {
+			continue
+		}
+		if rs.rule.Kind == rules.KindAbsence && len(g.open) > 0 {
+			continue
+		}
+		delete(rs.groups, k)
+	}
+}
+
+func (rs *ruleState) findingsInOrder() []*acc {
+	out := make([]*acc, 0, len(rs.accs))
+	for _, k := range sortedKeys(rs.accs) {
+		out = append(out, rs.accs[k])
+	}
+	return out
+}

@@ -175,4 +175,3 @@ func Summary(rs []TestResult) (passed, failed int) {
 	}
 	return
 }
-

@@ -92,6 +92,9 @@ type Stats struct {
 	DamagedChunks  int      `json:"damaged_chunks"`
 	Damages        []Damage `json:"damages,omitempty"`
 	Unreadable     []Damage `json:"unreadable,omitempty"` // inputs that could not be opened or recognised
+	// Skipped lists files inside directories and bundles that are not event
+	// logs (.txt, .reg, .csv…); they are reported, not treated as errors.
+	Skipped []Damage `json:"skipped,omitempty"`
 }
 
 // Add folds o into s.
@@ -104,4 +107,5 @@ func (s *Stats) Add(o Stats) {
 	s.DamagedChunks += o.DamagedChunks
 	s.Damages = append(s.Damages, o.Damages...)
 	s.Unreadable = append(s.Unreadable, o.Unreadable...)
+	s.Skipped = append(s.Skipped, o.Skipped...)
 }

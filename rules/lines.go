@@ -98,3 +98,21 @@ func (m lineMap) ruleAt(n int) int {
 	}
 	return k
 }
+
+var idLineRe = regexp.MustCompile(`^\s*id\s*=\s*["']([^"']*)["']`)
+
+// ruleID reads rule k's id from the text, for files that do not decode.
+func (m lineMap) ruleID(k int) string {
+	if k < 0 || k >= len(m.rules) {
+		return ""
+	}
+	for i := m.rules[k] + 1; i < len(m.lines); i++ {
+		if headerRe.MatchString(m.lines[i]) {
+			break
+		}
+		if g := idLineRe.FindStringSubmatch(m.lines[i]); g != nil {
+			return g[1]
+		}
+	}
+	return ""
+}

@@ -199,7 +199,7 @@ func parseFile(name string, data []byte, l *layer) (probs Problems) {
 	md, err := toml.Decode(text, &f)
 	lm := newLineMap(text)
 	if err != nil {
-		return Problems{decodeProblem(name, err, lm, f)}
+		return Problems{decodeProblem(name, err, lm)}
 	}
 	for _, k := range md.Undecoded() {
 		line := lm.anyKeyLine(k.String())
@@ -218,7 +218,7 @@ func parseFile(name string, data []byte, l *layer) (probs Problems) {
 	return probs
 }
 
-func decodeProblem(name string, err error, lm lineMap, f File) Problem {
+func decodeProblem(name string, err error, lm lineMap) Problem {
 	p := Problem{File: name, Msg: oneLine(err.Error())}
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
@@ -227,9 +227,7 @@ func decodeProblem(name string, err error, lm lineMap, f File) Problem {
 		if pe.LastKey != "" {
 			p.Msg = fmt.Sprintf("%s: %s", pe.LastKey, pe.Message)
 		}
-		if i := lm.ruleAt(p.Line); i >= 0 && i < len(f.Rules) {
-			p.Rule = f.Rules[i].ID
-		}
+		p.Rule = lm.ruleID(lm.ruleAt(p.Line))
 	}
 	return p
 }

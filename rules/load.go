@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -218,6 +220,8 @@ func parseFile(name string, data []byte, l *layer) (probs Problems) {
 	return probs
 }
 
+var tomlLineRe = regexp.MustCompile(`^toml: line (\d+)`)
+
 func decodeProblem(name string, err error, lm lineMap) Problem {
 	p := Problem{File: name, Msg: oneLine(err.Error())}
 	var pe toml.ParseError
@@ -227,6 +231,13 @@ func decodeProblem(name string, err error, lm lineMap) Problem {
 		if pe.LastKey != "" {
 			p.Msg = fmt.Sprintf("%s: %s", pe.LastKey, pe.Message)
 		}
+		p.Rule = lm.ruleID(lm.ruleAt(p.Line))
+		return p
+	}
+	// Type mismatches come as plain errors "toml: line N (last key …): …".
+	if g := tomlLineRe.FindStringSubmatch(p.Msg); g != nil {
+		p.Line, _ = strconv.Atoi(g[1])
+		p.Msg = strings.TrimPrefix(p.Msg[len(g[0]):], " ")
 		p.Rule = lm.ruleID(lm.ruleAt(p.Line))
 	}
 	return p

@@ -1,0 +1,76 @@
+package source
+
+import (
+	"io"
+
+	"github.com/tsdiag/tsdiag/evtx"
+)
+
+// Defaults for the limits in Options. They are generous for real support
+// bundles and stop hostile archives long before they exhaust the machine.
+const (
+	// DefaultMaxArchiveBytes caps the uncompressed bytes read from one
+	// top-level archive, nested archives included.
+	DefaultMaxArchiveBytes = 64 << 30
+	// DefaultMaxMembers caps the files in one top-level archive.
+	DefaultMaxMembers = 100000
+	// DefaultMaxRatio caps a member's uncompressed/compressed size ratio.
+	// EVTX compresses about 5-20x; zeroed slack in a fresh log reaches a
+	// few hundred. Deflate cannot exceed about 1032x, so a bomb needs many
+	// members or nesting; the other limits catch those.
+	DefaultMaxRatio = 500
+	// DefaultMaxNesting allows a bundle inside a bundle, nothing deeper.
+	DefaultMaxNesting = 1
+	// DefaultMaxBuffered caps a zip that has to be held in memory because
+	// it cannot be read at random offsets (nested in another archive, or
+	// on stdin). Archives are never extracted to disk.
+	DefaultMaxBuffered = 1 << 30
+	// minRatioBytes is how much a member may expand before its ratio is
+	// judged: tiny members legitimately have absurd ratios.
+	minRatioBytes = 1 << 20
+)
+
+// Options tune Walk. Zero values mean the defaults.
+type Options struct {
+	// Filter is passed to every decoder: records it rejects are skipped
+	// before their payload is decoded.
+	Filter evtx.Filter
+	// Workers is the EVTX decoder's parallelism (0: one per CPU).
+	Workers int
+
+	MaxArchiveBytes int64   // total uncompressed bytes per top-level archive
+	MaxMembers      int     // files per top-level archive
+	MaxRatio        float64 // uncompressed/compressed bytes per member
+	MaxNesting      int     // archives inside archives (1: one level)
+	MaxBuffered     int64   // a zip read into memory (nested or stdin)
+	XMLMaxDepth     int     // element nesting in XML exports
+	XMLMaxBytes     int64   // bytes of one XML event
+	EVTMaxBytes     int64   // a streamed legacy .evt, read into memory
+
+	// Progress, when set, is called as input is read: bytes of the named
+	// inputs read so far, their total size (0 when unknown, e.g. stdin),
+	// and log files decoded so far.
+	Progress func(doneBytes, totalBytes int64, files int)
+
+	// Stdin is read for the input "-"; nil means os.Stdin.
+	Stdin io.Reader
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxArchiveBytes <= 0 {
+		o.MaxArchiveBytes = DefaultMaxArchiveBytes
+	}
+	if o.MaxMembers <= 0 {
+		o.MaxMembers = DefaultMaxMembers
+	}
+	if o.MaxRatio <= 0 {
+		o.MaxRatio = DefaultMaxRatio
+	}
+	if o.MaxNesting <= 0 {
+		o.MaxNesting = DefaultMaxNesting
+	}
+	if o.MaxBuffered <= 0 {
+		o.MaxBuffered = DefaultMaxBuffered
+	}
+	return o
+}

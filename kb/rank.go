@@ -2,6 +2,7 @@ package kb
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"sync"
 
@@ -13,9 +14,9 @@ import (
 
 // RankedStep is a remediation step placed for one finding.
 type RankedStep struct {
-	Rank int
+	Rank int `json:"rank"`
 	Step
-	Why string
+	Why string `json:"why"`
 }
 
 // boostEnv is what a step's boost_when condition sees: the finding's
@@ -94,11 +95,21 @@ func boosted(s Step, f engine.Finding) bool {
 	return ok
 }
 
+// Default orders an article's steps with no evidence at hand (kb show):
+// by prior likelihood and risk, last-resort steps last.
+func Default(a Article) []RankedStep {
+	return rank(a, func(Step) bool { return false })
+}
+
 // Rank orders an article's steps for one finding: last-resort steps last;
 // otherwise by likelihood of fixing this case (the step's prior, raised
 // when its boost_when condition holds for the evidence), then by risk
 // (safe before caution before destructive), then as written.
 func Rank(f engine.Finding, a Article) []RankedStep {
+	return rank(a, func(s Step) bool { return boosted(s, f) })
+}
+
+func rank(a Article, boost func(Step) bool) []RankedStep {
 	type scored struct {
 		RankedStep
 		score float64
@@ -108,8 +119,8 @@ func Rank(f engine.Finding, a Article) []RankedStep {
 	for i, s := range a.Steps {
 		sc := scored{RankedStep: RankedStep{Step: s}, score: s.Likelihood, pos: i}
 		switch {
-		case boosted(s, f):
-			sc.score += s.BoostBy
+		case boost(s):
+			sc.score = math.Round((s.Likelihood+s.BoostBy)*1e6) / 1e6
 			sc.Why = fmt.Sprintf("likelihood %.2f, raised from %.2f because the evidence matches: %s", sc.score, s.Likelihood, s.Boost)
 		default:
 			sc.Why = fmt.Sprintf("likelihood %.2f", s.Likelihood)

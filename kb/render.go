@@ -19,7 +19,7 @@ func Render(a Article, steps []RankedStep) string {
 	if len(a.LookAlikes) > 0 {
 		b.WriteString("Look-alikes\n")
 		for _, l := range a.LookAlikes {
-			fmt.Fprintf(&b, "  - %s: %s\n", l.ID, wrap(l.TellApart, 6))
+			fmt.Fprintf(&b, "  - %s\n", wrap(l.ID+": "+l.TellApart, 4))
 		}
 		b.WriteString("\n")
 	}
@@ -41,7 +41,7 @@ func renderStep(b *strings.Builder, s RankedStep) {
 	if s.LastResort {
 		tag += ", LAST RESORT"
 	}
-	fmt.Fprintf(b, "  %d. %s  [%s; on the %s]\n", s.Rank, s.Title, tag, s.Where)
+	fmt.Fprintf(b, "  %d. %s  [%s; on the %s]\n", s.Rank, s.Title, tag, strings.ReplaceAll(s.Where, "-", " "))
 	fmt.Fprintf(b, "     %s\n", wrap(s.Detail, 5))
 	if len(s.Backup) > 0 {
 		b.WriteString("     Back up first:\n")

@@ -3,6 +3,8 @@ package writer
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // BinXml tokens.
@@ -61,6 +63,25 @@ func (t titem) with(attrs ...tattr) titem {
 }
 
 func attr(name string, v titem) tattr { return tattr{name: name, val: v} }
+
+// String serializes the tree; it names templates built from elements.
+func (n *tnode) String() string {
+	var b strings.Builder
+	b.WriteString("<" + strconv.Quote(n.name))
+	for _, a := range n.attrs {
+		b.WriteString(" " + strconv.Quote(a.name) + "=" + strconv.Quote(a.val.text))
+	}
+	b.WriteString(">")
+	for _, k := range n.kids {
+		if k.node != nil {
+			b.WriteString(k.node.String())
+		} else {
+			b.WriteString(strconv.Quote(k.text))
+		}
+	}
+	b.WriteString("</>")
+	return b.String()
+}
 
 // elementTree turns a user Element into a template-less tree.
 func elementTree(e Element) *tnode {
@@ -250,9 +271,12 @@ func (c *chunk) value(v Value) error {
 	}
 	switch {
 	case v.Type == TypeBinXml && v.elem != nil:
+		// Windows wraps nested fragments in a template instance, and
+		// python-evtx relies on it; the element becomes a template
+		// with literal text and no substitutions.
 		c.fragmentHeader()
-		c.element(elementTree(*v.elem))
-		c.u8(tokEOF)
+		root := elementTree(*v.elem)
+		return c.templateInstance(newTemplate("binxml/"+root.String(), root), nil)
 	case v.Type == TypeBinXml && v.classic != nil:
 		c.fragmentHeader()
 		return c.templateInstance(classicTemplate, v.classic)

@@ -54,7 +54,7 @@ func (c *chunk) add(r Record, t *template) (bool, error) {
 	return true, nil
 }
 
-// record writes one event record: header, BinXml, padding to 8 bytes and
+// record writes one event record: header, BinXml ending in EOF, padding to 8 bytes and
 // the trailing copy of the size.
 func (c *chunk) record(r Record, t *template) error {
 	start := len(c.buf)
@@ -66,6 +66,7 @@ func (c *chunk) record(r Record, t *template) error {
 	if err := c.templateInstance(t, recordValues(r)); err != nil {
 		return err
 	}
+	c.u8(tokEOF) // libevtx reads the record's token stream up to it
 	for (len(c.buf)-start+4)%8 != 0 {
 		c.u8(0)
 	}

@@ -3,8 +3,6 @@ package writer
 import (
 	"fmt"
 	"time"
-
-	"github.com/tsdiag/tsdiag/evtx"
 )
 
 // Record is one event to write: the System fields plus a payload.
@@ -117,28 +115,19 @@ func (p Payload) Params() []string {
 	return out
 }
 
-// Event is what a decoder should produce for r (given its final record id).
-func (r Record) Event() evtx.Event {
-	e := evtx.Event{
-		Provider: r.Provider, ProviderGUID: r.ProviderGUID, EventID: r.EventID,
-		Qualifiers: r.Qualifiers, Version: r.Version, Level: r.Level, Task: r.Task,
-		Opcode: r.Opcode, Keywords: r.Keywords, TimeCreated: r.TimeCreated.UTC().Truncate(100 * time.Nanosecond),
-		RecordID: r.RecordID, ProcessID: r.ProcessID, ThreadID: r.ThreadID,
-		Channel: r.Channel, Computer: r.Computer, UserSID: r.UserSID,
-		Params: r.Payload.Params(),
+// Data renders the named payload values (Data/@Name or UserData children)
+// the way a decoder's Event.Data holds them; nil for unnamed shapes.
+func (p Payload) Data() map[string]string {
+	if (p.Shape != Named && p.Shape != UserData) || len(p.Values) == 0 {
+		return nil
 	}
-	if e.Provider == "" {
-		e.Provider = r.EventSourceName
-	}
-	if r.Payload.Shape == Named || r.Payload.Shape == UserData {
-		e.Data = map[string]string{}
-		for i, n := range r.Payload.Names {
-			if i < len(r.Payload.Values) {
-				e.Data[n] = r.Payload.Values[i].Text()
-			}
+	m := map[string]string{}
+	for i, n := range p.Names {
+		if i < len(p.Values) {
+			m[n] = p.Values[i].Text()
 		}
 	}
-	return e
+	return m
 }
 
 func (p Payload) validate() error {

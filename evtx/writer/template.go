@@ -87,6 +87,11 @@ func payloadTree(p Payload) []titem {
 	case Classic:
 		return []titem{optSub(subPayload, TypeBinXml)}
 	case UserData:
+		if len(p.Values) == 0 {
+			// A manifest event without data has no template data and so
+			// no UserData element.
+			return nil
+		}
 		inner := elem(p.element(), dataItems(p, true)...).with(attr("xmlns", text(p.namespace())))
 		return []titem{elem("UserData", inner)}
 	}
@@ -96,7 +101,9 @@ func payloadTree(p Payload) []titem {
 func dataItems(p Payload, named bool) []titem {
 	var out []titem
 	for i, v := range p.Values {
-		s := sub(subPayload+i, declaredType(v))
+		// Optional, as Windows marks template data: a Null value then
+		// drops out instead of breaking readers such as libevtx.
+		s := optSub(subPayload+i, declaredType(v))
 		switch {
 		case p.Shape == UserData:
 			out = append(out, elem(p.Names[i], s))

@@ -52,7 +52,7 @@ type Value struct {
 	// classic holds the substitutions of the nested ReportEvent EventData
 	// template when this value is a Classic payload.
 	classic []Value
-	err  error
+	err     error
 }
 
 // Text renders the value the way Event Viewer's XML shows it; arrays

@@ -30,8 +30,8 @@ type acc struct {
 	first    time.Time
 	last     time.Time
 	lastEv   *evtx.Event
-	head     []Evidence
-	tail     []Evidence // ring of EvidenceTail
+	head     []*entry
+	tail     []*entry // ring of EvidenceTail
 	tailNext int
 	days     map[int64]int
 	values   map[string]struct{}
@@ -61,17 +61,15 @@ func (a *acc) add(en *entry) {
 		a.last, a.lastEv = t, ev
 	}
 	a.days[t.UTC().Truncate(24*time.Hour).Unix()]++
-	evd := Evidence{File: ev.File, Offset: ev.Offset, RecordID: ev.RecordID, Time: t, Provider: ev.Provider,
-		EventID: ev.EventID, Computer: ev.Computer, Values: en.vals}
 	if len(a.head) < EvidenceHead {
-		a.head = append(a.head, evd)
+		a.head = append(a.head, en)
 		return
 	}
 	if len(a.tail) < EvidenceTail {
-		a.tail = append(a.tail, evd)
+		a.tail = append(a.tail, en)
 		return
 	}
-	a.tail[a.tailNext] = evd
+	a.tail[a.tailNext] = en
 	a.tailNext = (a.tailNext + 1) % EvidenceTail
 }
 
@@ -85,9 +83,13 @@ func (a *acc) distinct(v string) {
 }
 
 func (a *acc) evidence() []Evidence {
-	out := append([]Evidence{}, a.head...)
-	out = append(out, a.tail[a.tailNext:]...)
-	out = append(out, a.tail[:a.tailNext]...)
+	kept := append([]*entry{}, a.head...)
+	kept = append(kept, a.tail[a.tailNext:]...)
+	kept = append(kept, a.tail[:a.tailNext]...)
+	out := make([]Evidence, len(kept))
+	for i, en := range kept {
+		out[i] = evidenceOf(en)
+	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out
 }
@@ -176,6 +178,27 @@ func factValue(v any) any {
 		return x
 	}
 	return v
+}
+
+// evidenceOf builds the evidence of one kept event; Values holds %1…%n as
+// param1…, the group values by label and, for distinct rules, "value".
+func evidenceOf(en *entry) Evidence {
+	ev := en.ev
+	vals := make(map[string]string, len(ev.Params)+len(en.labels)+1)
+	for i, p := range ev.Params {
+		if i >= maxEvidenceParams {
+			break
+		}
+		vals["param"+itoa(i+1)] = clip(p)
+	}
+	for k, v := range en.labels {
+		vals[k] = v
+	}
+	if en.value != "" {
+		vals["value"] = clip(en.value)
+	}
+	return Evidence{File: ev.File, Offset: ev.Offset, RecordID: ev.RecordID, Time: ev.TimeCreated, Provider: ev.Provider,
+		EventID: ev.EventID, Computer: ev.Computer, Values: vals}
 }
 
 func copyMap(m map[string]string) map[string]string {

@@ -16,9 +16,10 @@ const MaxPendingPerGroup = 1024
 
 // entry is one matched event held in correlation state.
 type entry struct {
-	ev    *evtx.Event
-	vals  map[string]string // key values for the evidence
-	added bool              // already part of the finding
+	ev     *evtx.Event
+	labels map[string]string // the group's values (shared, read-only)
+	value  string            // the distinct value, for distinct rules
+	added  bool              // already part of the finding
 }
 
 func (en *entry) t() time.Time { return en.ev.TimeCreated }
@@ -88,7 +89,7 @@ func (rs *ruleState) feed(ev *evtx.Event) bool {
 	if g == nil {
 		return false
 	}
-	en := &entry{ev: ev, vals: rs.values(ev, g)}
+	en := &entry{ev: ev, labels: g.labels}
 	switch r.Kind {
 	case rules.KindCount:
 		rs.feedCount(key, g, en)
@@ -136,21 +137,6 @@ func (rs *ruleState) group(ev *evtx.Event) (string, *groupState) {
 	return key, g
 }
 
-// values are the evidence's key values: %1…%n as param1… and the group.
-func (rs *ruleState) values(ev *evtx.Event, g *groupState) map[string]string {
-	m := make(map[string]string, len(ev.Params)+len(g.labels))
-	for i, p := range ev.Params {
-		if i >= maxEvidenceParams {
-			break
-		}
-		m["param"+itoa(i+1)] = clip(p)
-	}
-	for k, v := range g.labels {
-		m[k] = v
-	}
-	return m
-}
-
 func (rs *ruleState) acc(key string, g *groupState) *acc {
 	a := rs.accs[key]
 	if a == nil {
@@ -187,7 +173,7 @@ func (rs *ruleState) feedDistinct(key string, g *groupState, en *entry) {
 	if g.values == nil {
 		g.values = map[string]*entry{}
 	}
-	en.vals["value"] = clip(v)
+	en.value = v
 	g.values[v] = en
 	for k, x := range g.values {
 		if en.t().Sub(x.t()) > rs.rule.Window {
@@ -250,7 +236,7 @@ func (rs *ruleState) feedSequence(ev *evtx.Event) bool {
 	if g.chains == nil {
 		g.chains = make([][]*entry, len(steps))
 	}
-	en := &entry{ev: ev, vals: rs.values(ev, g)}
+	en := &entry{ev: ev, labels: g.labels}
 	for k := len(steps) - 1; k >= 1; k-- {
 		prev := g.chains[k-1]
 		if !hits[k] || prev == nil || ev.TimeCreated.Sub(prev[0].t()) > rs.rule.Window {
@@ -283,7 +269,7 @@ func (rs *ruleState) start(key string, g *groupState, ev *evtx.Event) {
 		rs.acc(key, g).dropped++
 		return
 	}
-	p := &pending{entry: entry{ev: ev, vals: rs.values(ev, g)}, group: g, key: key}
+	p := &pending{entry: entry{ev: ev, labels: g.labels}, group: g, key: key}
 	g.open = append(g.open, p)
 	rs.queue = append(rs.queue, p)
 }

@@ -64,9 +64,25 @@ func (e Event) DataValue(name string) string { return e.Data[name] }
 
 // Env is the environment of the per-event expressions: when, group_by,
 // sequence and absence steps, distinct values.
+//
+// The helpers are function-typed fields rather than methods: expr calls a
+// typed function field directly, while a method is looked up by reflection
+// on every call. bind sets them; always get an Env from Set.NewEnv.
 type Env struct {
 	Event
 	Now time.Time
+
+	Param       func(n int) string        // %n, 1-based; "" when absent
+	HasParam    func(n int) bool          // the event carries %n
+	DataValue   func(name string) string  // Data("name") is rewritten to this
+	Is          func(class string) bool   // the event belongs to the class
+	ParseDate   func(s string) time.Time  // see ParseDate
+	DaysUntil   func(t time.Time) float64 // days from Now to t; 0 for a zero t
+	DaysBetween func(a, b time.Time) float64
+	Duration    func(s string) time.Duration // Go duration or "Nd"; 0 when bad
+	Lower       func(s string) string
+	Upper       func(s string) string
+	Contains    func(s, sub string) bool // case-insensitive, as Windows names are
 
 	classes classIndex
 }
@@ -83,48 +99,41 @@ type FactEnv struct {
 	Last      Event
 }
 
-// Is reports whether the event belongs to the named class.
-func (e *Env) Is(class string) bool {
-	return e.classes.has(class, e.Provider, e.EventID)
+func newEnv(classes classIndex) *Env {
+	e := &Env{classes: classes}
+	e.bind()
+	return e
 }
 
-// ParseDate reads a date the way Windows writes it into messages; see
-// ParseDate in dates.go for the formats and how ambiguity is resolved.
-func (e *Env) ParseDate(s string) time.Time { return ParseDate(s) }
-
-// DaysUntil is the number of days from Now to t (negative when t is past).
-// A zero t (an unparseable date) gives 0 so a fact never reports a bogus
-// two-thousand-year countdown; check IsZero() when it matters.
-func (e *Env) DaysUntil(t time.Time) float64 {
-	if t.IsZero() {
-		return 0
+// bind points the helper fields at this Env.
+func (e *Env) bind() {
+	e.Param = func(n int) string { return e.Event.Param(n) }
+	e.HasParam = func(n int) bool { return e.Event.HasParam(n) }
+	e.DataValue = func(name string) string { return e.Data[name] }
+	e.Is = func(class string) bool { return e.classes.has(class, e.Provider, e.EventID) }
+	e.ParseDate = ParseDate
+	e.DaysUntil = func(t time.Time) float64 {
+		if t.IsZero() {
+			return 0
+		}
+		return days(t.Sub(e.Now))
 	}
-	return days(t.Sub(e.Now))
-}
-
-// DaysBetween is b - a in days; 0 when either is zero.
-func (e *Env) DaysBetween(a, b time.Time) float64 {
-	if a.IsZero() || b.IsZero() {
-		return 0
+	e.DaysBetween = func(a, b time.Time) float64 {
+		if a.IsZero() || b.IsZero() {
+			return 0
+		}
+		return days(b.Sub(a))
 	}
-	return days(b.Sub(a))
-}
-
-// Duration parses a Go duration or "Nd" (days); 0 when unparseable.
-func (e *Env) Duration(s string) time.Duration {
-	d, err := ParseDuration(s)
-	if err != nil {
-		return 0
+	e.Duration = func(s string) time.Duration {
+		d, err := ParseDuration(s)
+		if err != nil {
+			return 0
+		}
+		return d
 	}
-	return d
-}
-
-// Lower, Upper and Contains are case helpers; Contains is case-insensitive
-// because Windows names (hosts, services) are.
-func (e *Env) Lower(s string) string { return strings.ToLower(s) }
-func (e *Env) Upper(s string) string { return strings.ToUpper(s) }
-func (e *Env) Contains(s, sub string) bool {
-	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+	e.Lower = strings.ToLower
+	e.Upper = strings.ToUpper
+	e.Contains = func(s, sub string) bool { return strings.Contains(strings.ToLower(s), strings.ToLower(sub)) }
 }
 
 func days(d time.Duration) float64 { return d.Hours() / 24 }

@@ -59,6 +59,7 @@ func env(params ...string) *Env {
 		Computer: "RDSH1", Time: time.Date(2021, 4, 1, 0, 0, 0, 0, time.UTC)}}
 	e.Now = e.Time
 	e.classes = classIndex{"grace_warning": {refOf("termservice", 1009): {}}}
+	e.bind()
 	return e
 }
 

@@ -98,10 +98,14 @@ func (s *Set) Only(id string) *Set {
 }
 
 // NewEnv returns an expression environment bound to this set's classes.
-func (s *Set) NewEnv() *Env { return &Env{classes: s.classes} }
+func (s *Set) NewEnv() *Env { return newEnv(s.classes) }
 
 // NewFactEnv returns a fact environment bound to this set's classes.
-func (s *Set) NewFactEnv() *FactEnv { return &FactEnv{Env: Env{classes: s.classes}} }
+func (s *Set) NewFactEnv() *FactEnv {
+	f := &FactEnv{Env: Env{classes: s.classes}}
+	f.Env.bind()
+	return f
+}
 
 // Selects lists every (provider, event id) any rule can match, including
 // sequence steps and absence expectations, sorted.

@@ -1,0 +1,397 @@
+package evtx
+
+import (
+	"fmt"
+)
+
+// BinXml tokens (MS-EVEN6 2.2.12). The 0x40 bit on element, value and
+// attribute tokens means "more follows" and is masked off.
+const (
+	tokEOF          = 0x00
+	tokOpenStart    = 0x01
+	tokCloseStart   = 0x02
+	tokCloseEmpty   = 0x03
+	tokEndElement   = 0x04
+	tokValue        = 0x05
+	tokAttribute    = 0x06
+	tokCDATA        = 0x07
+	tokCharRef      = 0x08
+	tokEntityRef    = 0x09
+	tokPITarget     = 0x0a
+	tokPIData       = 0x0b
+	tokTemplate     = 0x0c
+	tokSubst        = 0x0d
+	tokOptSubst     = 0x0e
+	tokFragmentHead = 0x0f
+)
+
+// maxDepth bounds element and BinXml nesting so hostile input cannot
+// exhaust the stack.
+const maxDepth = 64
+
+// decodeError is raised (as a panic) by bounds-checked reads and turned
+// into a Damage at the record boundary.
+type decodeError struct {
+	off    int
+	reason string
+}
+
+func (e decodeError) Error() string { return fmt.Sprintf("offset %d: %s", e.off, e.reason) }
+
+func fail(off int, format string, args ...any) {
+	panic(decodeError{off, fmt.Sprintf(format, args...)})
+}
+
+// Item kinds of a parsed BinXml fragment.
+const (
+	itElem = iota
+	itText
+	itSub
+	itInst
+	itPI
+)
+
+// item is one piece of parsed content: an element, literal text, a
+// substitution slot, a template instance, or a processing instruction.
+type item struct {
+	kind int
+	elem *tnode
+	text string
+	sub  int
+	opt  bool
+	inst *instance
+}
+
+type tnode struct {
+	name    string
+	attrs   []tattr
+	content []item
+}
+
+type tattr struct {
+	name string
+	val  []item
+}
+
+// value is one substitution value: its type and where its bytes are in the
+// chunk (nested BinXml refers to chunk offsets, so we keep positions).
+type value struct {
+	typ byte
+	off int
+	n   int
+}
+
+type instance struct {
+	t    *template
+	vals []value
+}
+
+// template is a parsed template definition with the locations of the
+// fields the filter needs, so a record can be filtered without building it.
+type template struct {
+	root     []item
+	provider []item // Provider/@Name
+	source   []item // Provider/@EventSourceName
+	eventID  []item // EventID content
+}
+
+// parser reads BinXml from a chunk buffer within [pos, end).
+type parser struct {
+	c     *chunkState
+	b     []byte
+	pos   int
+	end   int
+	depth int
+}
+
+func (p *parser) need(n int) {
+	if n < 0 || p.pos+n > p.end {
+		fail(p.pos, "BinXml runs past its end (need %d bytes, %d left)", n, p.end-p.pos)
+	}
+}
+
+func (p *parser) u8() byte {
+	p.need(1)
+	v := p.b[p.pos]
+	p.pos++
+	return v
+}
+
+func (p *parser) u16() uint16 {
+	p.need(2)
+	v := le16(p.b[p.pos:])
+	p.pos += 2
+	return v
+}
+
+func (p *parser) u32() uint32 {
+	p.need(4)
+	v := le32(p.b[p.pos:])
+	p.pos += 4
+	return v
+}
+
+// utf16 reads n UTF-16 code units at the current position.
+func (p *parser) utf16(n int) string {
+	p.need(2 * n)
+	s := decodeUTF16(p.b[p.pos : p.pos+2*n])
+	p.pos += 2 * n
+	return s
+}
+
+// name reads a name reference; the name structure is either elsewhere in
+// the chunk (cached) or inline right here, in which case it is skipped.
+func (p *parser) name() string {
+	off := int(p.u32())
+	if off == p.pos {
+		p.need(8)
+		n := int(le16(p.b[p.pos+6:]))
+		s := p.c.nameAt(off)
+		p.pos += 8 + 2*n + 2
+		if p.pos > p.end {
+			fail(off, "inline name runs past its fragment")
+		}
+		return s
+	}
+	return p.c.nameAt(off)
+}
+
+// fragment parses tokens until EOF (or the end of the buffer, which some
+// writers leave without an EOF token) and returns the content items.
+func (p *parser) fragment() []item {
+	p.depth++
+	if p.depth > maxDepth {
+		fail(p.pos, "BinXml nested deeper than %d", maxDepth)
+	}
+	defer func() { p.depth-- }()
+	var out []item
+	for p.pos < p.end {
+		tok := p.b[p.pos]
+		switch tok & 0xbf {
+		case tokEOF:
+			p.pos++
+			return out
+		case tokFragmentHead:
+			p.need(4)
+			p.pos += 4
+		case tokOpenStart:
+			out = append(out, item{kind: itElem, elem: p.element()})
+		case tokTemplate:
+			out = append(out, item{kind: itInst, inst: p.templateInstance()})
+		default:
+			out = p.contentToken(out, tok)
+		}
+	}
+	return out
+}
+
+// contentToken parses one token that may appear inside an element or an
+// attribute value.
+func (p *parser) contentToken(out []item, tok byte) []item {
+	start := p.pos
+	p.pos++
+	switch tok & 0xbf {
+	case tokValue:
+		p.u8() // value type; always a string in practice
+		out = append(out, item{kind: itText, text: p.utf16(int(p.u16()))})
+	case tokCDATA:
+		out = append(out, item{kind: itText, text: p.utf16(int(p.u16()))})
+	case tokCharRef:
+		out = append(out, item{kind: itText, text: string(rune(p.u16()))})
+	case tokEntityRef:
+		out = append(out, item{kind: itText, text: entity(p.name())})
+	case tokSubst, tokOptSubst:
+		id := int(p.u16())
+		p.u8() // declared type; the value carries its own
+		out = append(out, item{kind: itSub, sub: id, opt: tok == tokOptSubst})
+	case tokPITarget:
+		target := p.name()
+		data := ""
+		if p.pos < p.end && p.b[p.pos] == tokPIData {
+			p.pos++
+			data = p.utf16(int(p.u16()))
+		}
+		out = append(out, item{kind: itPI, text: target + " " + data})
+	case tokPIData:
+		p.utf16(int(p.u16()))
+	case tokTemplate:
+		p.pos = start
+		out = append(out, item{kind: itInst, inst: p.templateInstance()})
+	default:
+		fail(start, "unexpected BinXml token 0x%02x", tok)
+	}
+	return out
+}
+
+func entity(name string) string {
+	switch name {
+	case "amp":
+		return "&"
+	case "lt":
+		return "<"
+	case "gt":
+		return ">"
+	case "quot":
+		return "\""
+	case "apos":
+		return "'"
+	}
+	return "&" + name + ";"
+}
+
+// element parses an open start element token through its end.
+func (p *parser) element() *tnode {
+	p.depth++
+	if p.depth > maxDepth {
+		fail(p.pos, "elements nested deeper than %d", maxDepth)
+	}
+	defer func() { p.depth-- }()
+	tok := p.u8()
+	p.skipDependencyID()
+	p.u32() // data size
+	n := &tnode{name: p.name()}
+	if tok&0x40 != 0 {
+		p.u32() // attribute list size
+		n.attrs = p.attributes()
+	}
+	switch t := p.u8(); t {
+	case tokCloseEmpty:
+		return n
+	case tokCloseStart:
+	default:
+		fail(p.pos-1, "element <%s>: expected close-start token, got 0x%02x", n.name, t)
+	}
+	for {
+		p.need(1)
+		tok := p.b[p.pos]
+		switch tok & 0xbf {
+		case tokEndElement:
+			p.pos++
+			return n
+		case tokOpenStart:
+			n.content = append(n.content, item{kind: itElem, elem: p.element()})
+		case tokEOF:
+			fail(p.pos, "element <%s> not closed", n.name)
+		default:
+			n.content = p.contentToken(n.content, tok)
+		}
+	}
+}
+
+// skipDependencyID skips the 2-byte dependency identifier. A few writers
+// omit it; then the 4 bytes after the token are the data size directly and
+// the name offset lands right after, which we detect.
+func (p *parser) skipDependencyID() {
+	p.need(10)
+	with := int(le32(p.b[p.pos+6:]))
+	without := int(le32(p.b[p.pos+4:]))
+	if !p.c.plausibleName(with, p.pos+10) && p.c.plausibleName(without, p.pos+8) {
+		return
+	}
+	p.pos += 2
+}
+
+func (p *parser) attributes() []tattr {
+	var attrs []tattr
+	for p.pos < p.end && p.b[p.pos]&0xbf == tokAttribute {
+		p.pos++
+		a := tattr{name: p.name()}
+		for p.pos < p.end {
+			t := p.b[p.pos] & 0xbf
+			if t != tokValue && t != tokSubst && t != tokOptSubst && t != tokCharRef && t != tokEntityRef && t != tokCDATA {
+				break
+			}
+			a.val = p.contentToken(a.val, p.b[p.pos])
+		}
+		attrs = append(attrs, a)
+	}
+	return attrs
+}
+
+// templateInstance parses a template instance: the (possibly inline)
+// definition and the substitution values that follow.
+func (p *parser) templateInstance() *instance {
+	start := p.pos
+	p.need(10)
+	defOff := int(le32(p.b[p.pos+6:]))
+	p.pos += 10
+	t := p.c.templateAt(defOff, p.depth)
+	if defOff == p.pos {
+		p.need(24)
+		size := int(le32(p.b[p.pos+20:]))
+		p.need(24 + size)
+		p.pos += 24 + size
+	}
+	if t == nil {
+		fail(start, "template definition at chunk offset %d is unreadable", defOff)
+	}
+	return &instance{t: t, vals: p.values()}
+}
+
+// values reads the substitution value array: count, descriptors, data.
+func (p *parser) values() []value {
+	count := int(p.u32())
+	if count > (p.end-p.pos)/4 {
+		fail(p.pos-4, "substitution count %d exceeds the record", count)
+	}
+	vals := make([]value, count)
+	desc := p.pos
+	p.pos += 4 * count
+	for i := range vals {
+		d := p.b[desc+4*i:]
+		vals[i] = value{typ: d[2], n: int(le16(d))}
+	}
+	for i := range vals {
+		p.need(vals[i].n)
+		vals[i].off = p.pos
+		p.pos += vals[i].n
+	}
+	return vals
+}
+
+// parseTemplate parses a template definition header and its fragment.
+func parseTemplate(c *chunkState, off, depth int) *template {
+	p := &parser{c: c, b: c.buf, pos: off, end: len(c.buf), depth: depth}
+	p.need(24)
+	size := int(le32(c.buf[off+20:]))
+	p.pos += 24
+	p.need(size)
+	p.end = p.pos + size
+	t := &template{root: p.fragment()}
+	t.locate()
+	return t
+}
+
+// locate finds Event/System/Provider and EventID in the template.
+func (t *template) locate() {
+	ev := firstElem(t.root, "Event")
+	if ev == nil {
+		return
+	}
+	sys := firstElem(ev.content, "System")
+	if sys == nil {
+		return
+	}
+	if pr := firstElem(sys.content, "Provider"); pr != nil {
+		for _, a := range pr.attrs {
+			switch a.name {
+			case "Name":
+				t.provider = a.val
+			case "EventSourceName":
+				t.source = a.val
+			}
+		}
+	}
+	if id := firstElem(sys.content, "EventID"); id != nil {
+		t.eventID = id.content
+	}
+}
+
+func firstElem(items []item, name string) *tnode {
+	for _, it := range items {
+		if it.kind == itElem && it.elem.name == name {
+			return it.elem
+		}
+	}
+	return nil
+}

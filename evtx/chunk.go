@@ -1,0 +1,306 @@
+package evtx
+
+import (
+	"bytes"
+	"fmt"
+	"hash/crc32"
+	"strings"
+)
+
+const (
+	fileHeaderSize  = 4096
+	chunkSize       = 65536
+	chunkHeaderSize = 512
+	recordHeader    = 24
+)
+
+var (
+	fileMagic   = []byte("ElfFile\x00")
+	chunkMagic  = []byte("ElfChnk\x00")
+	recordMagic = []byte{0x2a, 0x2a, 0x00, 0x00}
+)
+
+// chunkState holds one chunk's bytes and the names and templates parsed
+// from it; both caches are only valid within the chunk.
+type chunkState struct {
+	buf   []byte
+	base  int64 // file offset of the chunk
+	names map[int]string
+	tmpls map[int]*template
+}
+
+func newChunkState() *chunkState {
+	return &chunkState{names: make(map[int]string, 64), tmpls: make(map[int]*template, 32)}
+}
+
+func (c *chunkState) reset(buf []byte, base int64) {
+	c.buf, c.base = buf, base
+	clear(c.names)
+	clear(c.tmpls)
+}
+
+// nameAt reads the name structure at a chunk offset: next offset (4),
+// hash (2), character count (2), UTF-16 characters, NUL.
+func (c *chunkState) nameAt(off int) string {
+	if s, ok := c.names[off]; ok {
+		return s
+	}
+	if off < 0 || off+8 > len(c.buf) {
+		fail(off, "name offset %d outside the chunk", off)
+	}
+	n := int(le16(c.buf[off+6:]))
+	if off+8+2*n > len(c.buf) {
+		fail(off, "name at offset %d runs past the chunk", off)
+	}
+	s := decodeUTF16(c.buf[off+8 : off+8+2*n])
+	c.names[off] = s
+	return s
+}
+
+func (c *chunkState) plausibleName(off, here int) bool {
+	if off == here {
+		return true
+	}
+	if _, ok := c.names[off]; ok {
+		return true
+	}
+	return off >= chunkHeaderSize && off < here && off+8 <= len(c.buf)
+}
+
+func (c *chunkState) templateAt(off, depth int) *template {
+	if t, ok := c.tmpls[off]; ok {
+		return t
+	}
+	if off < chunkHeaderSize || off+24 > len(c.buf) {
+		return nil
+	}
+	t := parseTemplate(c, off, depth+1)
+	c.tmpls[off] = t
+	return t
+}
+
+// chunkReport is what decoding one chunk produced besides events.
+type chunkReport struct {
+	records, matched, damagedRecords int
+	damagedChunk                     bool
+	damages                          []Damage
+}
+
+func (r *chunkReport) damage(file string, off int64, kind, format string, args ...any) {
+	r.damages = append(r.damages, Damage{File: file, Offset: off, Kind: kind, Reason: fmt.Sprintf(format, args...)})
+}
+
+// decoder decodes chunks for one file.
+type decoder struct {
+	file string
+	opts Options
+}
+
+// chunk decodes every record of one chunk, calling emit for each event the
+// filter accepts. It returns emit's error, if any; damage goes to rep.
+func (d *decoder) chunk(c *chunkState, inCount bool, rep *chunkReport, emit func(*Event) error) error {
+	buf := c.buf
+	if len(buf) < chunkHeaderSize || !bytes.Equal(buf[:8], chunkMagic) {
+		if allZero(buf) {
+			return nil // unused, preallocated space
+		}
+		if inCount || len(buf) >= chunkHeaderSize && bytes.Contains(buf[chunkHeaderSize:], recordMagic) {
+			rep.damagedChunk = true
+			rep.damage(d.file, c.base, "chunk", "bad chunk signature %q; chunk skipped", printable(buf[:min(8, len(buf))]))
+		}
+		return nil
+	}
+	d.checkChunk(c, rep)
+	limit := int(le32(buf[48:]))
+	declared := limit >= chunkHeaderSize && limit <= len(buf)
+	if !declared {
+		limit = len(buf)
+	}
+	off := chunkHeaderSize
+	for off+recordHeader <= limit {
+		if !bytes.Equal(buf[off:off+4], recordMagic) {
+			next := d.resync(c, off, limit, declared, rep)
+			if next < 0 {
+				break
+			}
+			off = next
+			continue
+		}
+		size := int(le32(buf[off+4:]))
+		if size < recordHeader+4 || off+size > len(buf) {
+			rep.damagedRecords++
+			rep.damage(d.file, c.base+int64(off), "record", "record size %d does not fit the chunk (truncated record)", size)
+			i := bytes.Index(buf[off+4:limit], recordMagic)
+			if i < 0 {
+				break
+			}
+			off += 4 + i
+			continue
+		}
+		if err := d.record(c, off, size, rep, emit); err != nil {
+			return err
+		}
+		off += size
+	}
+	return nil
+}
+
+// resync skips bytes that are not a record: zeros end the chunk quietly,
+// anything else is reported and scanning resumes at the next record magic.
+func (d *decoder) resync(c *chunkState, off, limit int, declared bool, rep *chunkReport) int {
+	if allZero(c.buf[off:limit]) {
+		if declared {
+			// The header says records reach the free-space offset: the
+			// zeros replaced records, which is damage, not slack.
+			rep.damagedChunk = true
+			rep.damage(d.file, c.base+int64(off), "chunk", "%d bytes of records zeroed (chunk header lists records up to number %d)",
+				limit-off, le64(c.buf[16:]))
+		}
+		return -1
+	}
+	i := bytes.Index(c.buf[off+1:limit], recordMagic)
+	rep.damagedRecords++
+	if i < 0 {
+		rep.damage(d.file, c.base+int64(off), "record", "%d bytes of unreadable data at the end of the chunk", limit-off)
+		return -1
+	}
+	rep.damage(d.file, c.base+int64(off), "record", "%d bytes of unreadable data before the next record", i+1)
+	return off + 1 + i
+}
+
+func (d *decoder) checkChunk(c *chunkState, rep *chunkReport) {
+	buf := c.buf
+	if len(buf) < chunkSize {
+		rep.damagedChunk = true
+		rep.damage(d.file, c.base, "chunk", "chunk truncated to %d of %d bytes", len(buf), chunkSize)
+	}
+	h := crc32.NewIEEE()
+	h.Write(buf[:120])
+	h.Write(buf[128:chunkHeaderSize])
+	if h.Sum32() != le32(buf[124:]) {
+		rep.damagedChunk = true
+		rep.damage(d.file, c.base, "chunk", "chunk header checksum mismatch (decoded anyway)")
+	}
+	free := int(le32(buf[48:]))
+	if free >= chunkHeaderSize && free <= len(buf) && crc32.ChecksumIEEE(buf[chunkHeaderSize:free]) != le32(buf[52:]) {
+		rep.damagedChunk = true
+		rep.damage(d.file, c.base, "chunk", "event records checksum mismatch (decoded anyway)")
+	}
+}
+
+// record decodes one record, converting any failure into damage.
+func (d *decoder) record(c *chunkState, off, size int, rep *chunkReport, emit func(*Event) error) (err error) {
+	var ev *Event
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				ev = nil
+				rep.damagedRecords++
+				rep.damage(d.file, c.base+int64(off), "record", "record %d: %s", le64(c.buf[off+8:]), describe(r))
+			}
+		}()
+		ev = d.decodeRecord(c, off, size)
+	}()
+	if ev == nil {
+		return nil
+	}
+	rep.records++
+	if ev == filteredOut {
+		return nil
+	}
+	if d.opts.Filter != nil && !d.opts.Filter(ev.Provider, ev.EventID) {
+		return nil
+	}
+	rep.matched++
+	return emit(ev)
+}
+
+// filteredOut marks a record the filter rejected before its payload was
+// built; it is counted as decoded but never reaches the caller.
+var filteredOut = &Event{}
+
+func describe(r any) string {
+	if e, ok := r.(decodeError); ok {
+		return e.reason + fmt.Sprintf(" (chunk offset %d)", e.off)
+	}
+	return fmt.Sprint(r)
+}
+
+// decodeRecord parses the record's BinXml. With a filter, the provider and
+// event id are peeked from the template instance's values first, and the
+// tree is built only for records the filter accepts.
+func (d *decoder) decodeRecord(c *chunkState, off, size int) *Event {
+	p := &parser{c: c, b: c.buf, pos: off + recordHeader, end: off + size - 4}
+	items := p.fragment()
+	bd := &builder{c: c}
+	if d.opts.Filter != nil {
+		if prov, id, ok := peek(bd, items); ok && !d.opts.Filter(prov, id) {
+			return filteredOut
+		}
+	}
+	root := &Node{}
+	bd.content(root, items, nil)
+	evNode := root.Child("Event")
+	if evNode == nil {
+		if len(root.Children) == 0 {
+			fail(off, "record holds no element")
+		}
+		evNode = root.Children[0]
+	}
+	ev := EventFromTree(evNode)
+	if ev.RecordID == 0 {
+		ev.RecordID = le64(c.buf[off+8:])
+	}
+	if ev.TimeCreated.IsZero() {
+		ev.TimeCreated = fileTime(le64(c.buf[off+16:]))
+	}
+	ev.File, ev.Offset = d.file, c.base+int64(off)
+	if !d.opts.KeepTree {
+		ev.Tree = nil
+	}
+	return ev
+}
+
+// peek reads Provider and EventID from the record's template instance.
+func peek(bd *builder, items []item) (string, uint16, bool) {
+	for _, it := range items {
+		if it.kind != itInst {
+			continue
+		}
+		t := it.inst.t
+		if t.eventID == nil || (t.provider == nil && t.source == nil) {
+			return "", 0, false
+		}
+		prov := bd.text(t.provider, it.inst.vals)
+		if prov == "" && t.source != nil {
+			prov = bd.text(t.source, it.inst.vals)
+		}
+		id := parseUint(bd.text(t.eventID, it.inst.vals), 16)
+		return prov, uint16(id), true
+	}
+	return "", 0, false
+}
+
+func allZero(b []byte) bool {
+	for len(b) >= 8 {
+		if le64(b) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func printable(b []byte) string {
+	return strings.Map(func(r rune) rune {
+		if r < 32 || r > 126 {
+			return '.'
+		}
+		return r
+	}, string(b))
+}

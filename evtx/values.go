@@ -1,0 +1,271 @@
+package evtx
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Value types (MS-EVEN6 2.2.18); 0x80 marks an array of the base type.
+const (
+	vtNull     = 0x00
+	vtString   = 0x01
+	vtAnsi     = 0x02
+	vtInt8     = 0x03
+	vtUint8    = 0x04
+	vtInt16    = 0x05
+	vtUint16   = 0x06
+	vtInt32    = 0x07
+	vtUint32   = 0x08
+	vtInt64    = 0x09
+	vtUint64   = 0x0a
+	vtReal32   = 0x0b
+	vtReal64   = 0x0c
+	vtBool     = 0x0d
+	vtBinary   = 0x0e
+	vtGUID     = 0x0f
+	vtSizeT    = 0x10
+	vtFileTime = 0x11
+	vtSysTime  = 0x12
+	vtSID      = 0x13
+	vtHex32    = 0x14
+	vtHex64    = 0x15
+	vtHandle   = 0x20
+	vtBinXml   = 0x21
+	vtEvtXml   = 0x23
+	vtArray    = 0x80
+)
+
+func le16(b []byte) uint16 { return binary.LittleEndian.Uint16(b) }
+func le32(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
+func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
+
+// decodeUTF16 converts little-endian UTF-16 to UTF-8, with a fast path for
+// ASCII, and drops trailing NULs (Windows stores terminated strings).
+func decodeUTF16(b []byte) string {
+	n := len(b) / 2
+	for n > 0 && b[2*n-2] == 0 && b[2*n-1] == 0 {
+		n--
+	}
+	ascii := true
+	for i := 0; i < n; i++ {
+		if b[2*i+1] != 0 || b[2*i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		out := make([]byte, n)
+		for i := range out {
+			out[i] = b[2*i]
+		}
+		return string(out)
+	}
+	u := make([]uint16, n)
+	for i := range u {
+		u[i] = le16(b[2*i:])
+	}
+	return string(utf16.Decode(u))
+}
+
+// fixedSize is the element size of fixed-width types (0 when variable).
+func fixedSize(t byte) int {
+	switch t {
+	case vtInt8, vtUint8:
+		return 1
+	case vtInt16, vtUint16:
+		return 2
+	case vtInt32, vtUint32, vtReal32, vtBool, vtHex32:
+		return 4
+	case vtInt64, vtUint64, vtReal64, vtFileTime, vtHex64:
+		return 8
+	case vtGUID, vtSysTime:
+		return 16
+	}
+	return 0
+}
+
+// renderValue renders a scalar value as Windows renders it in XML. Values
+// whose bytes do not fit their type render as hex rather than failing the
+// record: the text is still evidence.
+func renderValue(t byte, b []byte) string {
+	if sz := fixedSize(t); sz != 0 && len(b) < sz {
+		return hexUpper(b)
+	}
+	switch t {
+	case vtNull:
+		return ""
+	case vtString:
+		return decodeUTF16(b)
+	case vtAnsi:
+		return latin1(b)
+	case vtInt8:
+		return strconv.Itoa(int(int8(b[0])))
+	case vtUint8:
+		return strconv.Itoa(int(b[0]))
+	case vtInt16:
+		return strconv.Itoa(int(int16(le16(b))))
+	case vtUint16:
+		return strconv.Itoa(int(le16(b)))
+	case vtInt32:
+		return strconv.FormatInt(int64(int32(le32(b))), 10)
+	case vtUint32:
+		return strconv.FormatUint(uint64(le32(b)), 10)
+	case vtInt64:
+		return strconv.FormatInt(int64(le64(b)), 10)
+	case vtUint64:
+		return strconv.FormatUint(le64(b), 10)
+	case vtReal32:
+		return strconv.FormatFloat(float64(math.Float32frombits(le32(b))), 'g', -1, 32)
+	case vtReal64:
+		return strconv.FormatFloat(math.Float64frombits(le64(b)), 'g', -1, 64)
+	case vtBool:
+		if le32(b) != 0 {
+			return "true"
+		}
+		return "false"
+	case vtGUID:
+		return renderGUID(b)
+	case vtSizeT:
+		if len(b) == 4 {
+			return "0x" + pad(strconv.FormatUint(uint64(le32(b)), 16), 8)
+		}
+		if len(b) == 8 {
+			return "0x" + pad(strconv.FormatUint(le64(b), 16), 16)
+		}
+	case vtFileTime:
+		return formatTime(fileTime(le64(b)))
+	case vtSysTime:
+		return formatTime(systemTime(b))
+	case vtSID:
+		if s, ok := renderSID(b); ok {
+			return s
+		}
+	case vtHex32:
+		return "0x" + strconv.FormatUint(uint64(le32(b)), 16)
+	case vtHex64:
+		return "0x" + strconv.FormatUint(le64(b), 16)
+	case vtEvtXml:
+		return decodeUTF16(b)
+	}
+	return hexUpper(b)
+}
+
+// renderArray splits an array value into its elements' texts.
+func renderArray(t byte, b []byte) []string {
+	base := t &^ vtArray
+	var out []string
+	switch base {
+	case vtString:
+		// NUL-terminated UTF-16 strings back to back.
+		start := 0
+		for i := 0; i+1 < len(b); i += 2 {
+			if b[i] == 0 && b[i+1] == 0 {
+				out = append(out, decodeUTF16(b[start:i]))
+				start = i + 2
+			}
+		}
+		if start+1 < len(b) {
+			out = append(out, decodeUTF16(b[start:]))
+		}
+		return out
+	case vtAnsi:
+		for _, s := range strings.Split(strings.TrimRight(string(b), "\x00"), "\x00") {
+			out = append(out, latin1([]byte(s)))
+		}
+		return out
+	}
+	sz := fixedSize(base)
+	if base == vtSizeT {
+		sz = 8
+	}
+	if base == vtSID || sz == 0 {
+		return []string{hexUpper(b)}
+	}
+	for i := 0; i+sz <= len(b); i += sz {
+		out = append(out, renderValue(base, b[i:i+sz]))
+	}
+	return out
+}
+
+func latin1(b []byte) string {
+	if utf8.Valid(b) {
+		return strings.TrimRight(string(b), "\x00")
+	}
+	r := make([]rune, 0, len(b))
+	for _, c := range b {
+		if c == 0 {
+			break
+		}
+		r = append(r, rune(c))
+	}
+	return string(r)
+}
+
+const hexDigits = "0123456789ABCDEF"
+
+func hexUpper(b []byte) string {
+	out := make([]byte, 2*len(b))
+	for i, c := range b {
+		out[2*i] = hexDigits[c>>4]
+		out[2*i+1] = hexDigits[c&15]
+	}
+	return string(out)
+}
+
+func pad(s string, n int) string {
+	if len(s) >= n {
+		return s
+	}
+	return strings.Repeat("0", n-len(s)) + s
+}
+
+func renderGUID(b []byte) string {
+	h := func(v uint64, n int) string { return pad(strings.ToUpper(strconv.FormatUint(v, 16)), n) }
+	return "{" + h(uint64(le32(b)), 8) + "-" + h(uint64(le16(b[4:])), 4) + "-" + h(uint64(le16(b[6:])), 4) + "-" +
+		hexUpper(b[8:10]) + "-" + hexUpper(b[10:16]) + "}"
+}
+
+func renderSID(b []byte) (string, bool) {
+	if len(b) < 8 {
+		return "", false
+	}
+	n := int(b[1])
+	if len(b) < 8+4*n {
+		return "", false
+	}
+	var auth uint64
+	for _, c := range b[2:8] {
+		auth = auth<<8 | uint64(c)
+	}
+	s := "S-" + strconv.Itoa(int(b[0])) + "-" + strconv.FormatUint(auth, 10)
+	for i := 0; i < n; i++ {
+		s += "-" + strconv.FormatUint(uint64(le32(b[8+4*i:])), 10)
+	}
+	return s, true
+}
+
+// fileTime converts 100 ns ticks since 1601 to UTC.
+func fileTime(ft uint64) time.Time {
+	const epochDiff = 116444736000000000 // 1601 → 1970 in 100 ns ticks
+	if ft < epochDiff {
+		return time.Unix(0, 0).UTC().Add(-time.Duration(epochDiff-ft) * 100)
+	}
+	d := ft - epochDiff
+	return time.Unix(int64(d/1e7), int64(d%1e7)*100).UTC()
+}
+
+func systemTime(b []byte) time.Time {
+	y, mo, d := int(le16(b)), int(le16(b[2:])), int(le16(b[6:]))
+	h, mi, s, ms := int(le16(b[8:])), int(le16(b[10:])), int(le16(b[12:])), int(le16(b[14:]))
+	return time.Date(y, time.Month(mo), d, h, mi, s, ms*1e6, time.UTC)
+}
+
+// formatTime is Windows' SystemTime form: UTC with 100 ns digits.
+func formatTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.0000000Z")
+}

@@ -1,0 +1,230 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/tsdiag/tsdiag/engine"
+	"github.com/tsdiag/tsdiag/evtx"
+)
+
+// The JSON report, schema version 1.x. Field names are a public contract;
+// docs/report-schema.json (testdata/report.schema.json) describes them.
+type jsonReport struct {
+	Schema              string          `json:"schema"` // always "tsdiag-report"
+	SchemaVersion       string          `json:"schema_version"`
+	Tool                jsonTool        `json:"tool"`
+	Now                 time.Time       `json:"now"`
+	Inputs              []string        `json:"inputs"`
+	FailOn              string          `json:"fail_on"`
+	Failed              bool            `json:"failed"`     // a finding at or above fail_on
+	Incomplete          bool            `json:"incomplete"` // an input could not be read
+	Summary             jsonSummary     `json:"summary"`
+	Stats               jsonStats       `json:"stats"`
+	Findings            []jsonFinding   `json:"findings"`
+	Suppressed          []jsonSuppress  `json:"suppressed"`
+	ExpiredSuppressions []jsonExpired   `json:"expired_suppressions"`
+	Histogram           []engine.Bucket `json:"histogram"`
+}
+
+type jsonTool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+type jsonSummary struct {
+	Findings   int            `json:"findings"`
+	Highest    string         `json:"highest"` // most severe finding, "" when none
+	BySeverity map[string]int `json:"by_severity"`
+	Suppressed int            `json:"suppressed"`
+}
+
+type jsonStats struct {
+	Files           int           `json:"files"`
+	Bytes           int64         `json:"bytes"`
+	Records         int           `json:"records"`
+	DamagedRecords  int           `json:"damaged_records"`
+	DamagedChunks   int           `json:"damaged_chunks"`
+	SelectedEvents  int           `json:"selected_events"` // passed the rules' (provider, event id) filter
+	MatchedEvents   int           `json:"matched_events"`  // matched at least one rule
+	OutOfRange      int           `json:"out_of_range_events"`
+	LateEvents      int           `json:"late_events"`
+	EvalErrors      int           `json:"eval_errors"`
+	DurationSeconds float64       `json:"duration_seconds"`
+	Damages         []evtx.Damage `json:"damages"`
+	Unreadable      []evtx.Damage `json:"unreadable"`
+	Skipped         []evtx.Damage `json:"skipped"`
+}
+
+type jsonFinding struct {
+	ID          string            `json:"id"`
+	Rule        string            `json:"rule"`
+	Title       string            `json:"title"`
+	Severity    string            `json:"severity"`
+	Confidence  float64           `json:"confidence"`
+	Score       float64           `json:"score"`
+	Rank        int               `json:"rank"`
+	Group       map[string]string `json:"group"`
+	Host        string            `json:"host"`
+	FirstSeen   time.Time         `json:"first_seen"`
+	LastSeen    time.Time         `json:"last_seen"`
+	Count       int               `json:"count"`
+	Facts       map[string]any    `json:"facts"`
+	Evidence    []engine.Evidence `json:"evidence"`
+	Timeline    []engine.Bucket   `json:"timeline"`
+	Summary     string            `json:"summary"`
+	Remediation []jsonStep        `json:"remediation"`
+	KB          []string          `json:"kb"`
+}
+
+type jsonStep struct {
+	Rank       int      `json:"rank"`
+	ID         string   `json:"id"`
+	Title      string   `json:"title"`
+	Risk       string   `json:"risk"`
+	Where      string   `json:"where"`
+	Detail     string   `json:"detail"`
+	Backup     []string `json:"backup"`
+	Commands   []string `json:"commands"`
+	Verify     string   `json:"verify"`
+	LastResort bool     `json:"last_resort"`
+	Why        string   `json:"why"`
+}
+
+type jsonSuppress struct {
+	ID      string            `json:"id"`
+	Rule    string            `json:"rule"`
+	Group   map[string]string `json:"group"`
+	Host    string            `json:"host"`
+	Count   int               `json:"count"`
+	Reason  string            `json:"reason"`
+	Expires string            `json:"expires"`
+	Source  string            `json:"source"` // file:line of the suppression
+}
+
+type jsonExpired struct {
+	Diagnosis string            `json:"diagnosis"`
+	Group     map[string]string `json:"group"`
+	Reason    string            `json:"reason"`
+	Expires   string            `json:"expires"`
+	Source    string            `json:"source"`
+	Matched   int               `json:"matched"` // findings it would have hidden
+}
+
+// WriteJSON renders the versioned JSON report, indented, one trailing newline.
+func WriteJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(toJSON(r))
+}
+
+func toJSON(r *Report) jsonReport {
+	out := jsonReport{
+		Schema:        "tsdiag-report",
+		SchemaVersion: orDefault(r.Version, SchemaVersion),
+		Tool:          jsonTool{Name: "tsdiag", Version: r.Tool},
+		Now:           r.Now.UTC(),
+		Inputs:        nonNil(r.Inputs),
+		FailOn:        r.FailOn,
+		Failed:        len(r.Failing()) > 0,
+		Incomplete:    r.Incomplete(),
+		Stats:         statsJSON(r),
+		Findings:      []jsonFinding{},
+		Suppressed:    []jsonSuppress{},
+		Histogram:     nonNil(r.Histogram),
+	}
+	out.Summary = jsonSummary{Findings: len(r.Findings), BySeverity: map[string]int{}, Suppressed: len(r.Suppressed)}
+	for i, sc := range r.BySeverity() {
+		if i == 0 {
+			out.Summary.Highest = sc.Severity
+		}
+		out.Summary.BySeverity[sc.Severity] = sc.Count
+	}
+	for _, it := range r.Findings {
+		out.Findings = append(out.Findings, findingJSON(it))
+	}
+	for _, s := range r.Suppressed {
+		out.Suppressed = append(out.Suppressed, jsonSuppress{
+			ID: s.Finding.ID, Rule: s.Finding.Rule, Group: nonNilMap(s.Finding.Group), Host: s.Finding.Host,
+			Count: s.Finding.Count, Reason: s.By.Reason, Expires: s.By.ExpiresText(), Source: source(s.By.File, s.By.Line),
+		})
+	}
+	out.ExpiredSuppressions = []jsonExpired{}
+	for _, e := range r.ExpiredSuppressions {
+		out.ExpiredSuppressions = append(out.ExpiredSuppressions, jsonExpired{
+			Diagnosis: e.Diagnosis, Group: nonNilMap(e.Group), Reason: e.Reason, Expires: e.ExpiresText(),
+			Source: source(e.File, e.Line), Matched: e.Matched,
+		})
+	}
+	return out
+}
+
+func statsJSON(r *Report) jsonStats {
+	s := r.Stats
+	return jsonStats{
+		Files: s.Files, Bytes: s.Bytes, Records: s.Records,
+		DamagedRecords: s.DamagedRecords, DamagedChunks: s.DamagedChunks,
+		SelectedEvents: s.Matched, MatchedEvents: r.Engine.Matched,
+		OutOfRange: r.Engine.Skipped, LateEvents: r.Engine.Late, EvalErrors: r.Engine.EvalErrors,
+		DurationSeconds: float64(r.Duration.Round(time.Millisecond)) / float64(time.Second),
+		Damages:         nonNil(s.Damages), Unreadable: nonNil(s.Unreadable), Skipped: nonNil(s.Skipped),
+	}
+}
+
+func findingJSON(it Item) jsonFinding {
+	f := it.Finding
+	out := jsonFinding{
+		ID: f.ID, Rule: f.Rule, Title: f.Title, Severity: f.Severity, Confidence: f.Confidence,
+		Score: f.Score, Rank: f.Rank, Group: nonNilMap(f.Group), Host: f.Host,
+		FirstSeen: f.FirstSeen.UTC(), LastSeen: f.LastSeen.UTC(), Count: f.Count,
+		Facts: f.Facts, Evidence: nonNil(f.Evidence), Timeline: nonNil(f.Timeline),
+		Remediation: []jsonStep{}, KB: nonNil(f.KB),
+	}
+	if out.Facts == nil {
+		out.Facts = map[string]any{}
+	}
+	if it.Article != nil {
+		out.Summary = it.Article.Summary
+	}
+	for _, s := range it.Steps {
+		out.Remediation = append(out.Remediation, jsonStep{
+			Rank: s.Rank, ID: s.ID, Title: s.Title, Risk: s.Risk, Where: s.Where, Detail: s.Detail,
+			Backup: nonNil(s.Backup), Commands: nonNil(s.Commands), Verify: s.Verify,
+			LastResort: s.LastResort, Why: s.Why,
+		})
+	}
+	return out
+}
+
+func source(file string, line int) string {
+	if file == "" {
+		return ""
+	}
+	if line == 0 {
+		return file
+	}
+	return file + ":" + itoa(line)
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}

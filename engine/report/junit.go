@@ -1,0 +1,155 @@
+package report
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+)
+
+// JUnit XML: one <testsuite> per input named on the command line, one
+// <testcase> per rule in it. A rule that fired on that input (a finding
+// not suppressed, with evidence from a file under it) is a <failure>; a
+// suppressed one is <skipped> with the reason. An unreadable input is an
+// <error> on a testcase named "read", so the suite is never silently green.
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name      string      `xml:"name,attr"`
+	Tests     int         `xml:"tests,attr"`
+	Failures  int         `xml:"failures,attr"`
+	Errors    int         `xml:"errors,attr"`
+	Skipped   int         `xml:"skipped,attr"`
+	Timestamp string      `xml:"timestamp,attr,omitempty"`
+	Cases     []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Failure   *junitProblem `xml:"failure,omitempty"`
+	Error     *junitProblem `xml:"error,omitempty"`
+	Skipped   *junitProblem `xml:"skipped,omitempty"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr,omitempty"`
+	Text    string `xml:",chardata"`
+}
+
+// WriteJUnit renders the JUnit XML report.
+func WriteJUnit(w io.Writer, r *Report) error {
+	out := junitSuites{Name: "tsdiag", Time: fmt.Sprintf("%.3f", r.Duration.Seconds())}
+	for _, in := range r.Inputs {
+		s := junitSuiteFor(r, in)
+		out.Tests += s.Tests
+		out.Failures += s.Failures
+		out.Errors += s.Errors
+		out.Skipped += s.Skipped
+		out.Suites = append(out.Suites, s)
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+func junitSuiteFor(r *Report, input string) junitSuite {
+	s := junitSuite{Name: input}
+	if !r.Now.IsZero() {
+		s.Timestamp = r.Now.UTC().Format("2006-01-02T15:04:05")
+	}
+	for _, u := range r.Stats.Unreadable {
+		if under(u.File, input) {
+			s.Cases = append(s.Cases, junitCase{Name: "read " + u.File, Classname: input,
+				Error: &junitProblem{Message: u.Reason, Type: "unreadable", Text: fmt.Sprintf("%s at offset %d: %s", u.File, u.Offset, u.Reason)}})
+			s.Errors++
+		}
+	}
+	for _, ru := range r.Rules {
+		c := junitCase{Name: ru.ID, Classname: input}
+		var fired, hidden []string
+		var sev string
+		for _, it := range r.Findings {
+			if it.Rule == ru.ID && evidenceUnder(it.Evidence, input) {
+				fired = append(fired, findingLine(it))
+				if sev == "" || AtLeast(it.Severity, sev) {
+					sev = it.Severity
+				}
+			}
+		}
+		for _, sp := range r.Suppressed {
+			if sp.Finding.Rule == ru.ID && evidenceUnder(sp.Finding.Evidence, input) {
+				hidden = append(hidden, fmt.Sprintf("%s (%s): %s, until %s", sp.Finding.ID, groupOrAll(sp.Finding), sp.By.Reason, sp.By.ExpiresText()))
+			}
+		}
+		switch {
+		case len(fired) > 0:
+			c.Failure = &junitProblem{
+				Message: fmt.Sprintf("%s: %s (%s)", ru.ID, ru.Title, sev), Type: sev,
+				Text: strings.Join(fired, "\n"),
+			}
+			s.Failures++
+		case len(hidden) > 0:
+			c.Skipped = &junitProblem{Message: "suppressed: " + strings.Join(hidden, "; ")}
+			s.Skipped++
+		}
+		s.Cases = append(s.Cases, c)
+	}
+	s.Tests = len(s.Cases)
+	return s
+}
+
+func findingLine(it Item) string {
+	f := it.Finding
+	line := fmt.Sprintf("#%d %s %s for %s: %s, %s to %s", f.Rank, strings.ToUpper(f.Severity), f.ID, groupOrAll(f),
+		plural(f.Count, "event"), stamp(f.FirstSeen), stamp(f.LastSeen))
+	if facts := factsText(f.Facts); facts != "" {
+		line += "; " + facts
+	}
+	if len(it.Steps) > 0 {
+		line += "; first step: " + it.Steps[0].Title
+	}
+	return line
+}
+
+func evidenceUnder(ev []Evidence, input string) bool {
+	for _, e := range ev {
+		if under(e.File, input) {
+			return true
+		}
+	}
+	return false
+}
+
+// under tells whether file (as the walker names it) came from input: the
+// input itself, a file in that directory, or a member of that archive.
+func under(file, input string) bool {
+	if file == input {
+		return true
+	}
+	clean := filepath.Clean(input)
+	for _, sep := range []string{string(filepath.Separator), "/", "!"} {
+		if strings.HasPrefix(file, clean+sep) || strings.HasPrefix(file, input+sep) {
+			return true
+		}
+	}
+	return input == "-" && strings.HasPrefix(file, "<stdin>")
+}

@@ -1,0 +1,187 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/tsdiag/tsdiag/kb"
+)
+
+// WriteMarkdown renders a report for a ticket or a pull-request comment:
+// a verdict line, a findings table, then per finding its timeline, evidence
+// (folded) and numbered steps with commands in code blocks.
+func WriteMarkdown(w io.Writer, r *Report) error {
+	ew := &errWriter{w: w}
+	ew.printf("## tsdiag: %s\n\n", mdVerdict(r))
+	ew.printf("%s\n\n", mdStatsLine(r))
+	for _, u := range r.Stats.Unreadable {
+		ew.printf("> **Unreadable:** `%s`: %s\n", u.File, mdEscape(u.Reason))
+	}
+	if len(r.Stats.Unreadable) > 0 {
+		ew.printf("\n")
+	}
+	if len(r.Findings) > 0 {
+		ew.printf("| # | Severity | Diagnosis | For | Events | Last seen |\n|---|---|---|---|---|---|\n")
+		for _, it := range r.Findings {
+			ew.printf("| %d | %s | `%s` %s | %s | %d | %s |\n", it.Rank, mdSeverity(it.Severity), it.ID,
+				mdEscape(it.Title), mdEscape(groupOrAll(it.Finding)), it.Count, stamp(it.LastSeen))
+		}
+		ew.printf("\n")
+	}
+	for _, it := range r.Findings {
+		writeMarkdownFinding(ew, it)
+	}
+	writeMarkdownSuppressions(ew, r)
+	ew.printf("<sub>tsdiag %s · report schema %s · reference time %s</sub>\n", orDefault(r.Tool, "dev"), orDefault(r.Version, SchemaVersion), stamp(r.Now))
+	return ew.err
+}
+
+func mdVerdict(r *Report) string {
+	if len(r.Findings) == 0 {
+		return "no licensing problem found"
+	}
+	var parts []string
+	for _, sc := range r.BySeverity() {
+		parts = append(parts, fmt.Sprintf("%d %s", sc.Count, sc.Severity))
+	}
+	return fmt.Sprintf("%s (%s)", plural(len(r.Findings), "finding"), strings.Join(parts, ", "))
+}
+
+func mdStatsLine(r *Report) string {
+	s := r.Stats
+	line := fmt.Sprintf("Read %s, %s", plural(s.Files, "file"), plural(s.Records, "record"))
+	if s.DamagedRecords > 0 || s.DamagedChunks > 0 {
+		line += fmt.Sprintf(" (**%d damaged records, %d damaged chunks**)", s.DamagedRecords, s.DamagedChunks)
+	}
+	line += fmt.Sprintf("; %s reached the rules, %d matched; %s.", plural(s.Matched, "event"), r.Engine.Matched, r.Duration.Round(1e6))
+	if r.FailOn != "" {
+		verdict := "passes"
+		if len(r.Failing()) > 0 {
+			verdict = "**fails**"
+		}
+		line += fmt.Sprintf(" Verdict at `--fail-on %s`: %s.", r.FailOn, verdict)
+	}
+	return line
+}
+
+func writeMarkdownFinding(w *errWriter, it Item) {
+	f := it.Finding
+	w.printf("### %d. %s `%s` — %s\n\n", f.Rank, mdSeverity(f.Severity), f.ID, mdEscape(f.Title))
+	if it.Article != nil && it.Article.Summary != "" {
+		w.printf("%s\n\n", mdEscape(it.Article.Summary))
+	}
+	w.printf("- **For:** %s\n", mdEscape(groupOrAll(f)))
+	w.printf("- **Seen:** %s, %s → %s (%s)\n", plural(f.Count, "event"), stamp(f.FirstSeen), stamp(f.LastSeen), plural(len(f.Timeline), "day"))
+	if facts := factsText(f.Facts); facts != "" {
+		w.printf("- **Facts:** `%s`\n", facts)
+	}
+	w.printf("- **Rule:** `%s` · confidence %.2f · score %.2f\n", f.Rule, f.Confidence, f.Score)
+	if slots := dayRange(f.Timeline, 60); len(slots) > 1 {
+		peak := 0
+		for _, s := range slots {
+			peak = max(peak, s.Count)
+		}
+		w.printf("- **Timeline:** `%s %s %s` (peak %d/day)\n", day(slots[0].From), sparkline(slots, peak), day(slots[len(slots)-1].To), peak)
+	}
+	w.printf("\n")
+	if len(f.Evidence) > 0 {
+		w.printf("<details><summary>Evidence (%d of %d events: %s)</summary>\n\n", len(f.Evidence), f.Count, mdEscape(eventMix(f.Evidence)))
+		w.printf("| Time (UTC) | Event | File | Record | Values |\n|---|---|---|---|---|\n")
+		for _, e := range f.Evidence {
+			w.printf("| %s | %s %d | `%s` | %d | %s |\n", stamp(e.Time), shortProvider(e.Provider), e.EventID, e.File, e.RecordID, mdEscape(valuesText(e.Values)))
+		}
+		w.printf("\n</details>\n\n")
+	}
+	if len(it.Steps) > 0 {
+		w.printf("**What to do, in order:**\n\n")
+		for _, s := range it.Steps {
+			writeMarkdownStep(w, s)
+		}
+	}
+}
+
+func writeMarkdownStep(w *errWriter, s kb.RankedStep) {
+	tag := s.Risk
+	if s.LastResort {
+		tag += ", **last resort**"
+	}
+	w.printf("%d. **%s** (%s; on the %s)\n", s.Rank, mdEscape(s.Title), tag, s.Where)
+	if s.Detail != "" {
+		w.printf("   %s\n", mdEscape(strings.Join(strings.Fields(s.Detail), " ")))
+	}
+	if s.Why != "" {
+		w.printf("   _Why here:_ %s\n", mdEscape(s.Why))
+	}
+	if len(s.Backup) > 0 {
+		w.printf("\n   Back up first:\n\n   ```\n")
+		for _, c := range s.Backup {
+			w.printf("   %s\n", c)
+		}
+		w.printf("   ```\n")
+	}
+	if len(s.Commands) > 0 {
+		w.printf("\n   ```\n")
+		for _, c := range s.Commands {
+			w.printf("   %s\n", c)
+		}
+		w.printf("   ```\n")
+	}
+	if s.Verify != "" {
+		w.printf("\n   Verify: %s\n", mdEscape(strings.Join(strings.Fields(s.Verify), " ")))
+	}
+	w.printf("\n")
+}
+
+func writeMarkdownSuppressions(w *errWriter, r *Report) {
+	if len(r.Suppressed) > 0 {
+		w.printf("**Suppressed:**\n\n")
+		for _, s := range r.Suppressed {
+			w.printf("- `%s` (%s), until %s: %s (`%s`)\n", s.Finding.ID, mdEscape(groupOrAll(s.Finding)), s.By.ExpiresText(), mdEscape(s.By.Reason), source(s.By.File, s.By.Line))
+		}
+		w.printf("\n")
+	}
+	for _, e := range r.ExpiredSuppressions {
+		w.printf("> **Expired suppression:** `%s` expired %s (%s) and no longer applies; %s back in this report (`%s`).\n\n",
+			e.Diagnosis, e.ExpiresText(), mdEscape(e.Reason), plural(e.Matched, "finding"), source(e.File, e.Line))
+	}
+}
+
+func mdSeverity(s string) string {
+	switch s {
+	case "critical", "high":
+		return "**" + strings.ToUpper(s) + "**"
+	}
+	return strings.ToUpper(s)
+}
+
+// mdEscape keeps table cells and prose from turning into markup.
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "\n", " ").Replace(s)
+}
+
+// articleMarkdown is an article's help for SARIF viewers.
+func articleMarkdown(a kb.Article) string {
+	var b strings.Builder
+	ew := &errWriter{w: &b}
+	ew.printf("**%s**\n\n%s\n\n", mdEscape(a.Title), mdEscape(a.Summary))
+	if a.Cause != "" {
+		ew.printf("**Cause:** %s\n\n", mdEscape(strings.Join(strings.Fields(a.Cause), " ")))
+	}
+	if len(a.Steps) > 0 {
+		ew.printf("**Remediation (typical order):**\n\n")
+		for _, s := range kbOrder(a) {
+			writeMarkdownStep(ew, s)
+		}
+	}
+	if len(a.References) > 0 {
+		ew.printf("**References:** %s\n", mdEscape(strings.Join(a.References, "; ")))
+	}
+	return b.String()
+}
+
+// kbOrder ranks an article's steps with no evidence: the article's default
+// order, as `tsdiag kb show` prints it.
+func kbOrder(a kb.Article) []kb.RankedStep {
+	return kb.Default(a)
+}

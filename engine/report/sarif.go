@@ -1,0 +1,216 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/owenrumney/go-sarif/v2/sarif"
+
+	"github.com/tsdiag/tsdiag/engine"
+	"github.com/tsdiag/tsdiag/kb"
+)
+
+// WriteSARIF renders SARIF 2.1.0 with go-sarif's typed model: one
+// reportingDescriptor per diagnosis (help from the kb article), one result
+// per finding located at the newest evidence record (file URI, byte offset
+// of the record, and a logical location naming the record id), the other
+// evidence records as related locations.
+func WriteSARIF(w io.Writer, r *Report) error {
+	rep, err := sarif.New(sarif.Version210)
+	if err != nil {
+		return err
+	}
+	driver := sarif.NewVersionedDriver("tsdiag", orDefault(r.Tool, "dev")).
+		WithInformationURI("https://github.com/tsdiag/tsdiag")
+	run := sarif.NewRun(*sarif.NewTool(driver))
+	index := sarifRules(run, r)
+	for _, it := range r.Findings {
+		run.AddResult(sarifResult(it, index[it.ID]))
+	}
+	for _, s := range r.Suppressed {
+		res := sarifResult(Item{Finding: s.Finding}, index[s.Finding.ID])
+		res.AddSuppression(sarif.NewSuppression("external").WithStatus("accepted").
+			WithJustifcation(fmt.Sprintf("%s (until %s, %s)", s.By.Reason, s.By.ExpiresText(), source(s.By.File, s.By.Line))))
+		run.AddResult(res)
+	}
+	inv := run.AddInvocation(!r.Incomplete())
+	for _, u := range r.Stats.Unreadable {
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, &sarif.Notification{
+			Level:   "error",
+			Message: sarif.NewTextMessage(u.File + ": " + u.Reason),
+		})
+	}
+	rep.AddRun(run)
+	return rep.PrettyWrite(w)
+}
+
+// sarifRules adds one descriptor per diagnosis, in id order, and returns
+// each diagnosis' index.
+func sarifRules(run *sarif.Run, r *Report) map[string]int {
+	type diag struct {
+		title, severity string
+		rules           []string
+		article         *kb.Article
+	}
+	diags := map[string]*diag{}
+	add := func(id, rule, title, severity string, a *kb.Article) {
+		d := diags[id]
+		if d == nil {
+			d = &diag{title: title, severity: severity}
+			diags[id] = d
+		}
+		if a != nil {
+			d.article = a
+		}
+		if rule != "" && !contains(d.rules, rule) {
+			d.rules = append(d.rules, rule)
+		}
+		if AtLeast(severity, d.severity) {
+			d.severity = severity
+		}
+	}
+	for _, ru := range r.Rules {
+		add(ru.Diagnosis, ru.ID, ru.Title, ru.Severity, nil)
+	}
+	for _, it := range r.Findings {
+		add(it.ID, it.Rule, it.Title, it.Severity, it.Article)
+	}
+	for _, s := range r.Suppressed {
+		add(s.Finding.ID, s.Finding.Rule, s.Finding.Title, s.Finding.Severity, nil)
+	}
+	ids := make([]string, 0, len(diags))
+	for id := range diags {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	index := map[string]int{}
+	for i, id := range ids {
+		d := diags[id]
+		sort.Strings(d.rules)
+		rule := sarif.NewRule(id).WithName(ruleName(id)).
+			WithShortDescription(sarif.NewMultiformatMessageString(d.title)).
+			WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(sarifLevel(d.severity)))
+		props := sarif.Properties{"severity": d.severity, "rules": d.rules, "tags": []string{"rds-licensing"}}
+		if d.article != nil {
+			rule.WithFullDescription(sarif.NewMultiformatMessageString(d.article.Summary))
+			rule.WithHelp(&sarif.MultiformatMessageString{
+				Text:     strPtr(kb.Render(*d.article, kbOrder(*d.article))),
+				Markdown: strPtr(articleMarkdown(*d.article)),
+			})
+		} else {
+			rule.WithFullDescription(sarif.NewMultiformatMessageString(d.title))
+			rule.WithHelp(sarif.NewMultiformatMessageString("Run `tsdiag kb show " + id + "` for the article."))
+		}
+		rule.WithProperties(props)
+		run.Tool.Driver.AddRule(rule)
+		index[id] = i
+	}
+	return index
+}
+
+func sarifResult(it Item, ruleIndex int) *sarif.Result {
+	f := it.Finding
+	msg := fmt.Sprintf("%s: %s, %s from %s to %s.", f.Title, groupOrAll(f), plural(f.Count, "event"), stamp(f.FirstSeen), stamp(f.LastSeen))
+	if facts := factsText(f.Facts); facts != "" {
+		msg += " Facts: " + facts + "."
+	}
+	if len(it.Steps) > 0 {
+		msg += " First step: " + it.Steps[0].Title + "."
+	}
+	res := sarif.NewRuleResult(f.ID).WithRuleIndex(ruleIndex).
+		WithLevel(sarifLevel(f.Severity)).
+		WithMessage(sarif.NewTextMessage(msg)).
+		WithOccurrenceCount(f.Count).
+		WithRank(float32(min(100, f.Score)))
+	res.SetPartialFingerPrint("tsdiagFinding/v1", f.ID+"|"+engine.GroupString(f.Group)+"|"+f.Host)
+	props := sarif.NewPropertyBag()
+	props.Add("rule", f.Rule)
+	props.Add("severity", f.Severity)
+	props.Add("confidence", f.Confidence)
+	props.Add("score", f.Score)
+	props.Add("group", nonNilMap(f.Group))
+	props.Add("host", f.Host)
+	props.Add("first_seen", f.FirstSeen.UTC())
+	props.Add("last_seen", f.LastSeen.UTC())
+	if len(f.Facts) > 0 {
+		props.Add("facts", f.Facts)
+	}
+	res.AttachPropertyBag(props)
+	if n := len(f.Evidence); n > 0 {
+		res.AddLocation(evidenceLocation(f.Evidence[n-1], 0))
+		for i, e := range f.Evidence[:n-1] {
+			res.AddRelatedLocation(evidenceLocation(e, i+1))
+		}
+	}
+	return res
+}
+
+func evidenceLocation(e engine.Evidence, id int) *sarif.Location {
+	region := sarif.NewRegion().WithByteOffset(int(e.Offset))
+	region.WithMessage(sarif.NewTextMessage(fmt.Sprintf("%s %d at %s", e.Provider, e.EventID, stamp(e.Time))))
+	loc := sarif.NewLocation().WithId(id).
+		WithPhysicalLocation(sarif.NewPhysicalLocation().
+			WithArtifactLocation(sarif.NewSimpleArtifactLocation(fileURI(e.File))).
+			WithRegion(region))
+	name := fmt.Sprintf("record %d", e.RecordID)
+	ll := sarif.NewLogicalLocation().WithName(name).WithKind("element").
+		WithFullyQualifiedName(e.File + "#" + name)
+	loc.AddLogicalLocations(ll)
+	if v := valuesText(e.Values); v != "" {
+		loc.WithMessage(sarif.NewTextMessage(v))
+	}
+	return loc
+}
+
+// fileURI turns a path (archive members as "bundle.zip!System.evtx") into
+// a URI reference: relative paths stay relative, absolute ones become
+// file:// URIs.
+func fileURI(p string) string {
+	slash := filepath.ToSlash(p)
+	if filepath.IsAbs(p) {
+		return (&url.URL{Scheme: "file", Path: slash}).String()
+	}
+	return (&url.URL{Path: slash}).String()
+}
+
+func sarifLevel(sev string) string {
+	switch sev {
+	case "critical", "high":
+		return "error"
+	case "medium":
+		return "warning"
+	}
+	return "note"
+}
+
+// ruleName turns "grace-period-expired" into "GracePeriodExpired", the
+// shape SARIF viewers expect of a rule name.
+func ruleName(id string) string {
+	var b strings.Builder
+	for _, part := range strings.FieldsFunc(id, func(r rune) bool { return r == '-' || r == '.' || r == '_' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
+
+func groupOrAll(f engine.Finding) string {
+	if g := groupText(f); g != "" {
+		return g
+	}
+	return "all events"
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func strPtr(s string) *string { return &s }

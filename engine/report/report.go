@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 

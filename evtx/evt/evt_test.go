@@ -261,3 +261,21 @@ func FuzzEVT(f *testing.F) {
 		}
 	})
 }
+
+// TestTreeMatchesFields checks the XML shape built for each record
+// normalizes (through the same function EVTX and XML input use) to the
+// fields the decoder set, so a rule sees one event whatever the path.
+func TestTreeMatchesFields(t *testing.T) {
+	recs := termService(10)
+	recs[2].Type = evtenc.AuditFailure
+	recs[3].Category = 7
+	b, _ := evtenc.Encode(recs, evtenc.Options{})
+	evs, _ := decodeAll(t, b, "SecEvent.Evt", Options{})
+	for _, e := range evs {
+		n := evtx.EventFromTree(e.Tree)
+		n.File, n.Offset = e.File, e.Offset
+		if !reflect.DeepEqual(n, e) {
+			t.Fatalf("record %d:\n fields %+v\n tree   %+v", e.RecordID, e, n)
+		}
+	}
+}

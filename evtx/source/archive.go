@@ -18,6 +18,9 @@ type archive struct {
 	name    string
 	nesting int // 0 for a bundle named as input (or found in a directory)
 	budget  *budget
+	// failed is set once a read error of the archive's own stream has been
+	// reported (at the member it cut short), so it is reported once.
+	failed bool
 }
 
 type budget struct {
@@ -130,7 +133,7 @@ func (w *walker) gzip(r io.Reader, a *archive) {
 		// inside the gzip's budget.
 		w.member(br, a.name, a, nil)
 	}
-	if l.err != nil {
+	if l.err != nil && !a.failed {
 		w.unreadable(a.name, l.n, readReason(l.err))
 	}
 }
@@ -154,7 +157,9 @@ func (w *walker) tar(r io.Reader, a *archive) {
 			return
 		}
 		if err != nil {
-			w.unreadable(a.name, 0, "corrupt or truncated tar: "+err.Error())
+			if !a.failed {
+				w.unreadable(a.name, 0, "corrupt or truncated tar: "+err.Error())
+			}
 			return
 		}
 		if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA {
@@ -242,6 +247,9 @@ func (w *walker) member(r io.Reader, name string, a *archive, compressed func() 
 	}
 	if l.err != nil {
 		w.unreadable(name, l.n, readReason(l.err))
+		// Within a tar the error may be the stream's own (truncated
+		// gzip); it is reported here, at the log it cut short.
+		a.failed = true
 	}
 }
 

@@ -206,7 +206,7 @@ func (rd *reader) event(start xml.StartElement, depth int, fn func(*evtx.Event) 
 	}
 	rd.guard.mark()
 	rd.st.Records++
-	ev := fromTree(node)
+	ev := evtx.EventFromTree(node)
 	if rd.opts.Filter != nil && !rd.opts.Filter(ev.Provider, ev.EventID) {
 		return nil
 	}

@@ -118,14 +118,14 @@ func TestAgainstElementTree(t *testing.T) {
 }
 
 func summarize(e *evtx.Event) summary {
-	sys := find(e.Tree, "System")
+	sys := e.Tree.Child("System")
 	params := e.Params
 	if params == nil {
 		params = []string{}
 	}
 	return summary{
 		RecordID: fmt.Sprint(e.RecordID), EventID: fmt.Sprint(e.EventID), Provider: e.Provider,
-		Time: attr(find(sys, "TimeCreated"), "SystemTime"), Params: params,
+		Time: sys.Child("TimeCreated").Attr("SystemTime"), Params: params,
 	}
 }
 
@@ -192,7 +192,7 @@ func TestDecodeOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	if e.Provider != "TermService" || e.EventID != 1008 || e.Qualifiers != 49152 || e.RecordID != 5 ||
-		!reflect.DeepEqual(e.Params, []string{"", "x & y"}) || find(e.Tree, "RenderingInfo") != nil {
+		!reflect.DeepEqual(e.Params, []string{"", "x & y"}) || e.Tree.Child("RenderingInfo") != nil {
 		t.Fatalf("decoded %+v", e)
 	}
 	if _, err := DecodeOne(sample + sample); err == nil {

@@ -35,7 +35,6 @@ type acc struct {
 	tailNext int
 	days     map[int64]int
 	values   map[string]struct{}
-	dropped  int
 }
 
 func newAcc(r *rules.Compiled, key string, labels map[string]string) *acc {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"container/heap"
+	"errors"
 	"strings"
 	"time"
 
@@ -32,12 +33,15 @@ type Options struct {
 
 // Stats counts what the engine saw.
 type Stats struct {
-	Events     int    `json:"events"`      // events fed
-	Skipped    int    `json:"skipped"`     // outside --since/--until
-	Matched    int    `json:"matched"`     // events that matched at least one rule
-	Late       int    `json:"late"`        // arrived beyond the reorder horizon; evaluated at their own time
-	EvalErrors int    `json:"eval_errors"` // expression evaluations that failed (counted as no match)
-	FirstError string `json:"first_error,omitempty"`
+	Events     int `json:"events"`      // events fed
+	Skipped    int `json:"skipped"`     // outside --since/--until
+	Matched    int `json:"matched"`     // events that matched at least one rule
+	Late       int `json:"late"`        // arrived beyond the reorder horizon; evaluated at their own time
+	EvalErrors int `json:"eval_errors"` // expression evaluations that failed (counted as no match)
+	// AbsenceDropped counts absence starts not tracked because a group
+	// already had MaxPendingPerGroup open.
+	AbsenceDropped int    `json:"absence_dropped,omitempty"`
+	FirstError     string `json:"first_error,omitempty"`
 }
 
 // Engine evaluates a rule set over a stream of events. It is not safe for
@@ -89,6 +93,9 @@ func (e *Engine) Stats() Stats { return e.stats }
 // Feed adds one event. The engine keeps the pointer until the event is
 // evaluated, so the caller must not reuse it.
 func (e *Engine) Feed(ev *evtx.Event) error {
+	if ev == nil {
+		return errors.New("engine: nil event")
+	}
 	e.stats.Events++
 	t := ev.TimeCreated
 	if (!e.opts.Since.IsZero() && t.Before(e.opts.Since)) || (!e.opts.Until.IsZero() && t.After(e.opts.Until)) {

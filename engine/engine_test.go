@@ -400,3 +400,69 @@ func TestSinceUntil(t *testing.T) {
 		t.Fatalf("until is inclusive: %+v", fs)
 	}
 }
+
+// Events later than the reorder horizon are evaluated at their own time and
+// must not make a wide span look like a burst.
+func TestLateEventsDoNotInventBursts(t *testing.T) {
+	set := ruleSet(t, countRule)
+	e := New(set, Options{Reorder: time.Minute})
+	e.Feed(ev(rcm, 1028, 10*time.Hour, "H", "WS1"))
+	e.Feed(ev(rcm, 1028, 20*time.Hour, "H", "WS1"))
+	e.Feed(ev(rcm, 1028, 0, "H", "WS1")) // 20 hours late
+	if fs := e.Finish(); len(fs) != 0 {
+		t.Fatalf("late event made a burst: %+v", fs)
+	}
+	if e.Stats().Late != 1 {
+		t.Fatalf("late = %d", e.Stats().Late)
+	}
+
+	seq := ruleSet(t, seqRule)
+	ls := "Microsoft-Windows-TerminalServices-Licensing"
+	e = New(seq, Options{Reorder: time.Minute})
+	e.Feed(ev(ls, 3, time.Hour, "LS"))
+	e.Feed(ev(rcm, 1028, 2*time.Hour, "H", "A"))
+	e.Feed(ev(rcm, 1028, 30*time.Minute, "H", "B")) // before the chain's last step
+	if fs := e.Finish(); len(fs) != 0 {
+		t.Fatalf("out-of-order step completed a sequence: %+v", fs)
+	}
+}
+
+func TestAbsenceManyGroupsAndPendingCap(t *testing.T) {
+	set := ruleSet(t, absenceRule)
+	ls := "Microsoft-Windows-TerminalServices-Licensing"
+	e := New(set, Options{})
+	// 5000 servers stop; even-numbered ones start again 10 minutes later.
+	for i := 0; i < 5000; i++ {
+		at := time.Duration(i) * time.Second
+		name := fmt.Sprintf("LS%04d", i)
+		e.Feed(ev(ls, 3, at, name))
+		if i%2 == 0 {
+			e.Feed(ev(ls, 0, at+10*time.Minute, name))
+		}
+	}
+	e.Feed(ev("Service Control Manager", 7036, 3*time.Hour, "X"))
+	fs := e.Finish()
+	if len(fs) != 2500 {
+		t.Fatalf("%d findings, want 2500", len(fs))
+	}
+	for _, f := range fs {
+		var n int
+		fmt.Sscanf(f.Group["server"], "LS%d", &n)
+		if n%2 == 0 {
+			t.Fatalf("%s restarted in time but fired", f.Group["server"])
+		}
+	}
+	if n := len(e.rules[0].queue); n != 0 {
+		t.Errorf("%d absence starts still queued after finish", n)
+	}
+	// One group with more open starts than the cap: the finding still fires.
+	e = New(set, Options{})
+	for i := 0; i < MaxPendingPerGroup+10; i++ {
+		e.Feed(ev(ls, 3, time.Duration(i)*time.Second, "LS1"))
+	}
+	e.Feed(ev("Service Control Manager", 7036, 3*time.Hour, "X"))
+	fs = e.Finish()
+	if len(fs) != 1 || fs[0].Count != MaxPendingPerGroup || e.Stats().AbsenceDropped != 10 {
+		t.Fatalf("findings %d, stats %+v", len(fs), e.Stats())
+	}
+}

@@ -10,8 +10,9 @@ import (
 )
 
 // MaxPendingPerGroup caps the absence starts (A events) remembered per group;
-// beyond it further As in that group are counted (Stats-like, per finding)
-// but not tracked, which can only delay a fire, never invent one.
+// beyond it further As in that group are counted in Stats.AbsenceDropped
+// and not tracked: the oldest pending A still fires, so only evidence is
+// lost, never the finding.
 const MaxPendingPerGroup = 1024
 
 // entry is one matched event held in correlation state.
@@ -146,8 +147,9 @@ func (rs *ruleState) acc(key string, g *groupState) *acc {
 	return a
 }
 
-// feedCount keeps the latest Threshold matches; the group fires when the
-// oldest of them is within the window of the newest (inclusive).
+// feedCount keeps the latest Threshold matches; the group fires when they
+// all fall within the window (inclusive). The span is taken over the whole
+// ring so a late (out-of-horizon) event cannot make a wide span look short.
 func (rs *ruleState) feedCount(key string, g *groupState, en *entry) {
 	n := rs.rule.Threshold
 	g.recent = append(g.recent, en)
@@ -155,12 +157,25 @@ func (rs *ruleState) feedCount(key string, g *groupState, en *entry) {
 		copy(g.recent, g.recent[len(g.recent)-n:])
 		g.recent = g.recent[:n]
 	}
-	if len(g.recent) == n && en.t().Sub(g.recent[0].t()) <= rs.rule.Window {
+	if len(g.recent) == n && span(g.recent) <= rs.rule.Window {
 		a := rs.acc(key, g)
 		for _, x := range g.recent {
 			a.addOnce(x)
 		}
 	}
+}
+
+func span(es []*entry) time.Duration {
+	lo, hi := es[0].t(), es[0].t()
+	for _, x := range es[1:] {
+		if x.t().Before(lo) {
+			lo = x.t()
+		}
+		if x.t().After(hi) {
+			hi = x.t()
+		}
+	}
+	return hi.Sub(lo)
 }
 
 // feedDistinct keeps the latest entry of each value inside the window.
@@ -174,9 +189,17 @@ func (rs *ruleState) feedDistinct(key string, g *groupState, en *entry) {
 		g.values = map[string]*entry{}
 	}
 	en.value = v
-	g.values[v] = en
+	if prev := g.values[v]; prev == nil || !en.t().Before(prev.t()) {
+		g.values[v] = en
+	}
+	newest := en.t()
+	for _, x := range g.values {
+		if x.t().After(newest) {
+			newest = x.t()
+		}
+	}
 	for k, x := range g.values {
-		if en.t().Sub(x.t()) > rs.rule.Window {
+		if newest.Sub(x.t()) > rs.rule.Window {
 			delete(g.values, k)
 		}
 	}
@@ -239,7 +262,8 @@ func (rs *ruleState) feedSequence(ev *evtx.Event) bool {
 	en := &entry{ev: ev, labels: g.labels}
 	for k := len(steps) - 1; k >= 1; k-- {
 		prev := g.chains[k-1]
-		if !hits[k] || prev == nil || ev.TimeCreated.Sub(prev[0].t()) > rs.rule.Window {
+		if !hits[k] || prev == nil || ev.TimeCreated.Sub(prev[0].t()) > rs.rule.Window ||
+			ev.TimeCreated.Before(prev[len(prev)-1].t()) {
 			continue
 		}
 		chain := append(append([]*entry{}, prev...), en)
@@ -266,7 +290,7 @@ func (rs *ruleState) feedSequence(ev *evtx.Event) bool {
 // start records an absence start (A).
 func (rs *ruleState) start(key string, g *groupState, ev *evtx.Event) {
 	if len(g.open) >= MaxPendingPerGroup {
-		rs.acc(key, g).dropped++
+		rs.e.stats.AbsenceDropped++
 		return
 	}
 	p := &pending{entry: entry{ev: ev, labels: g.labels}, group: g, key: key}
@@ -293,15 +317,20 @@ func (rs *ruleState) answer(g *groupState, ev *evtx.Event) {
 
 // expire fires every open A whose deadline has passed: strictly before now
 // while streaming (a B at exactly the deadline may still come), and at or
-// before the last event at end of stream.
+// before the last event at end of stream. The queue is in time order except
+// for late events, so streaming stops at the first A still open and the
+// final pass looks at every entry.
 func (rs *ruleState) expire(now time.Time, final bool) {
 	w := rs.rule.Window
-	i := 0
-	for ; i < len(rs.queue); i++ {
-		p := rs.queue[i]
+	keep := rs.queue[:0]
+	done := false
+	for _, p := range rs.queue {
 		d := now.Sub(p.t())
-		if d < w || (d == w && !final) {
-			break
+		due := d > w || (final && d == w)
+		if done || !due {
+			done = done || !final
+			keep = append(keep, p)
+			continue
 		}
 		if !p.cleared && !p.fired {
 			p.fired = true
@@ -309,9 +338,10 @@ func (rs *ruleState) expire(now time.Time, final bool) {
 			p.group.open = removePending(p.group.open, p)
 		}
 	}
-	if i > 0 {
-		rs.queue = append(rs.queue[:0], rs.queue[i:]...)
+	for i := len(keep); i < len(rs.queue); i++ {
+		rs.queue[i] = nil
 	}
+	rs.queue = keep
 }
 
 func removePending(list []*pending, p *pending) []*pending {

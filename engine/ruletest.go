@@ -34,7 +34,7 @@ func RunTests(set *rules.Set) []TestResult {
 			if name == "" {
 				name = fmt.Sprintf("#%d", i+1)
 			}
-			res := TestResult{Rule: r.ID, Name: name, File: r.File, Line: r.Line}
+			res := TestResult{Rule: r.ID, Name: name, File: r.File, Line: r.TestLine(i)}
 			res.Failures = runTest(set.Only(r.ID), t)
 			res.Passed = len(res.Failures) == 0
 			out = append(out, res)

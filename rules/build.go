@@ -177,6 +177,9 @@ func (rc *ruleChecker) selector(key string, classes []string, events []EventRef)
 func compileRule(r *rawRule, classes classIndex) (*Compiled, Problems) {
 	rc := &ruleChecker{r: r, classes: classes}
 	c := &Compiled{Rule: r.Rule, File: r.file, Line: r.line, Kind: KindNone}
+	if tl := r.lines.testLines(r.index); len(tl) == len(r.Tests) {
+		c.TestLines = tl
+	}
 	rc.checkHeader()
 	if c.Diagnosis == "" {
 		c.Diagnosis = c.ID

@@ -116,3 +116,22 @@ func (m lineMap) ruleID(k int) string {
 	}
 	return ""
 }
+
+var testHeaderRe = regexp.MustCompile(`^\s*\[\[\s*rule\s*\.\s*test\s*\]\]`)
+
+// testLines are the 1-based lines of rule k's [[rule.test]] headers.
+func (m lineMap) testLines(k int) []int {
+	if k < 0 || k >= len(m.rules) {
+		return nil
+	}
+	var out []int
+	for i := m.rules[k] + 1; i < len(m.lines); i++ {
+		if headerRe.MatchString(m.lines[i]) {
+			break
+		}
+		if testHeaderRe.MatchString(m.lines[i]) {
+			out = append(out, i+1)
+		}
+	}
+	return out
+}

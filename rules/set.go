@@ -44,6 +44,17 @@ type Compiled struct {
 	Expect    *Matcher      // absence
 	Value     *Program      // distinct
 	Facts     []Named       // sorted by name
+	// TestLines[i] is the line of Tests[i] ([[rule.test]] header), 0 when
+	// the tests were written inline.
+	TestLines []int
+}
+
+// TestLine is the line of test i, falling back to the rule's line.
+func (c *Compiled) TestLine(i int) int {
+	if i < len(c.TestLines) && c.TestLines[i] > 0 {
+		return c.TestLines[i]
+	}
+	return c.Line
 }
 
 // Named is a labelled expression (group_by label, fact name).

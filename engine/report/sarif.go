@@ -126,7 +126,7 @@ func sarifResult(it Item, ruleIndex int) *sarif.Result {
 		WithMessage(sarif.NewTextMessage(msg)).
 		WithOccurrenceCount(f.Count).
 		WithRank(float32(min(100, f.Score)))
-	res.SetPartialFingerPrint("tsdiagFinding/v1", f.ID+"|"+engine.GroupString(f.Group)+"|"+f.Host)
+	res.WithPartialFingerPrints(map[string]interface{}{"tsdiagFinding/v1": f.ID + "|" + engine.GroupString(f.Group) + "|" + f.Host})
 	props := sarif.NewPropertyBag()
 	props.Add("rule", f.Rule)
 	props.Add("severity", f.Severity)

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+		"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tsdiag/tsdiag/engine/report"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var goldenExt = map[string]string{"text": "txt", "json": "json", "sarif": "sarif", "junit": "xml", "html": "html", "markdown": "md"}
+
+// farmDir writes the farm log as an XML export and a healthy one into a
+// fresh directory and makes it the working directory, so reports name the
+// inputs by the same relative paths on every machine.
+func farmDir(t *testing.T) {
+	t.Helper()
+	t.Chdir(t.TempDir())
+	writeFile(t, "farm.xml", xmlExport(farmEvents(), false))
+	writeFile(t, "healthy.xml", xmlExport(healthyEvents(), true))
+}
+
+// scanReport scans with fixed wall clock and duration, so renders are
+// byte-stable.
+func scanReport(t *testing.T, o scanOptions) *report.Report {
+	t.Helper()
+	if o.Clock == nil {
+		o.Clock = func() time.Time { return time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC) }
+	}
+	if err := o.check(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := buildReport(context.Background(), o, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.Duration = 1234 * time.Millisecond
+	return rep
+}
+
+func render(t *testing.T, rep *report.Report, format string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := report.Write(&b, rep, format, report.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestGoldenReports(t *testing.T) {
+	golden, _ := filepath.Abs("testdata/golden")
+	farmDir(t)
+	rep := scanReport(t, scanOptions{Inputs: []string{"farm.xml", "healthy.xml"}})
+	if len(rep.Findings) == 0 {
+		t.Fatal("farm scan found nothing")
+	}
+	for format, ext := range goldenExt {
+		t.Run(format, func(t *testing.T) {
+			got := render(t, rep, format)
+			path := filepath.Join(golden, "farm."+ext)
+			if *update {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./cmd/tsdiag -run TestGoldenReports -update)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s differs from %s; diff against the file after -update:\n%s", format, path, firstDiff(string(want), string(got)))
+			}
+		})
+	}
+}
+
+func firstDiff(want, got string) string {
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < max(len(wl), len(gl)); i++ {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g {
+			return "line " + itoa(i+1) + ":\n  want: " + w + "\n  got:  " + g
+		}
+	}
+	return "(same lines, different bytes)"
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// The diagnoses the farm must yield, in rank order, with their groups.
+func TestFarmDiagnosis(t *testing.T) {
+	farmDir(t)
+	rep := scanReport(t, scanOptions{Inputs: []string{"farm.xml"}})
+	want := []struct{ id, key, value string }{
+		{"rdsh-certificate-invalid", "host", "RDSH02.contoso.com"},
+		{"grace-period-expiring", "host", "RDSH01.contoso.com"},
+		{"invalid-client-license", "client", "WS-17"},
+	}
+	if len(rep.Findings) != len(want) {
+		t.Fatalf("%d findings, want %d: %+v", len(rep.Findings), len(want), ids(rep))
+	}
+	for i, w := range want {
+		f := rep.Findings[i]
+		if f.ID != w.id || f.Group[w.key] != w.value || f.Rank != i+1 {
+			t.Errorf("finding %d = %s %v rank %d, want %s %s=%s", i, f.ID, f.Group, f.Rank, w.id, w.key, w.value)
+		}
+		if len(f.Steps) == 0 || f.Article == nil {
+			t.Errorf("%s has no steps or article", f.ID)
+		}
+	}
+	// The countdown is relative to the newest event that reached the rules
+	// (the 1133 at 2024-03-06 08:00) and the date in the warning (2024-03-15).
+	if dl, _ := rep.Findings[1].Facts["days_left"].(float64); dl < 8.66 || dl > 8.67 {
+		t.Errorf("days_left = %v, want 8 days 16 hours", rep.Findings[1].Facts["days_left"])
+	}
+	if rep.Stats.Records != len(farmEvents()) || rep.Now != time.Date(2024, 3, 6, 8, 0, 0, 0, time.UTC) {
+		t.Errorf("records %d now %v", rep.Stats.Records, rep.Now)
+	}
+	// --now moves the countdown.
+	rep = scanReport(t, scanOptions{Inputs: []string{"farm.xml"}, Now: "2024-03-14"})
+	for _, f := range rep.Findings {
+		if f.ID == "grace-period-expiring" {
+			if dl, _ := f.Facts["days_left"].(float64); dl != 1 {
+				t.Errorf("days_left at --now 2024-03-14 = %v, want 1", dl)
+			}
+		}
+	}
+	// --since drops the first days: the certificate and client findings stay.
+	rep = scanReport(t, scanOptions{Inputs: []string{"farm.xml"}, Since: "2024-03-04T12:00:00Z"})
+	for _, f := range rep.Findings {
+		if f.FirstSeen.Before(time.Date(2024, 3, 4, 12, 0, 0, 0, time.UTC)) {
+			t.Errorf("%s first seen %v before --since", f.ID, f.FirstSeen)
+		}
+	}
+}
+
+func ids(rep *report.Report) []string {
+	var out []string
+	for _, f := range rep.Findings {
+		out = append(out, f.ID+" "+f.Severity)
+	}
+	return out
+}
+
+// A support bundle gives the same diagnosis as the loose file, and the
+// evidence names the member inside the archive.
+func TestScanZipBundle(t *testing.T) {
+	farmDir(t)
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("logs/farm-export.xml")
+	io.WriteString(w, xmlExport(farmEvents(), true))
+	w, _ = zw.Create("notes.txt")
+	io.WriteString(w, "ticket 4711\n")
+	zw.Close()
+	writeFile(t, "bundle.zip", buf.String())
+	rep := scanReport(t, scanOptions{Inputs: []string{"bundle.zip"}})
+	if len(rep.Findings) != 3 || rep.Findings[0].ID != "rdsh-certificate-invalid" {
+		t.Fatalf("findings %v", ids(rep))
+	}
+	if f := rep.Findings[0].Evidence[0].File; !strings.HasPrefix(f, "bundle.zip!") {
+		t.Errorf("evidence file %q does not name the member", f)
+	}
+	junit := string(render(t, rep, "junit"))
+	if !strings.Contains(junit, `<testsuite name="bundle.zip"`) || strings.Count(junit, "<failure") != 3 {
+		t.Errorf("junit over the bundle:\n%s", junit)
+	}
+}

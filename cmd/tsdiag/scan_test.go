@@ -4,7 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-		"flag"
+	"flag"
 	"io"
 	"os"
 	"path/filepath"

@@ -17,11 +17,11 @@ import (
 // for binary files, and wevtutil-shaped XML exports of the same records.
 
 const (
-	pTS  = "TermService"
-	pRCM = "Microsoft-Windows-TerminalServices-RemoteConnectionManager"
-	pLIC = "Microsoft-Windows-TerminalServices-Licensing"
-	pSCM = "Service Control Manager"
-	pLSM = "Microsoft-Windows-TerminalServices-LocalSessionManager"
+	fxTS  = "TermService"
+	fxRCM = "Microsoft-Windows-TerminalServices-RemoteConnectionManager"
+	fxLIC = "Microsoft-Windows-TerminalServices-Licensing"
+	fxSCM = "Service Control Manager"
+	fxLSM = "Microsoft-Windows-TerminalServices-LocalSessionManager"
 )
 
 var fixtureBase = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -47,19 +47,19 @@ func farmEvents() []fev {
 	for d := 0; d < 6; d++ {
 		for _, h := range hosts {
 			out = append(out,
-				fe(pSCM, 7036, d, 1, h, "Windows Update", "running"),
-				fe(pRCM, 1149, d, 9, h, "alice", "CONTOSO", "10.0.0.15"),
-				fe(pLSM, 21, d, 9, h, `CONTOSO\alice`, "2", "10.0.0.15"),
+				fe(fxSCM, 7036, d, 1, h, "Windows Update", "running"),
+				fe(fxRCM, 1149, d, 9, h, "alice", "CONTOSO", "10.0.0.15"),
+				fe(fxLSM, 21, d, 9, h, `CONTOSO\alice`, "2", "10.0.0.15"),
 			)
 		}
 	}
 	for d := 2; d < 6; d++ {
-		out = append(out, fe(pRCM, 50281, d, 0, hosts[0], "3/15/2024"))
+		out = append(out, fe(fxRCM, 50281, d, 0, hosts[0], "3/15/2024"))
 	}
 	out = append(out,
-		fe(pRCM, 1003, 3, 9, hosts[1], "WS-17"),
-		fe(pRCM, 1003, 4, 10, hosts[1], "WS-17"),
-		fe(pRCM, 1133, 5, 8, hosts[1]),
+		fe(fxRCM, 1003, 3, 9, hosts[1], "WS-17"),
+		fe(fxRCM, 1003, 4, 10, hosts[1], "WS-17"),
+		fe(fxRCM, 1133, 5, 8, hosts[1]),
 	)
 	return sortEvents(out)
 }
@@ -68,7 +68,7 @@ func farmEvents() []fev {
 func healthyEvents() []fev {
 	var out []fev
 	for d := 0; d < 3; d++ {
-		out = append(out, fe(pSCM, 7036, d, 1, "RDSH09", "Windows Update", "running"), fe(pRCM, 1149, d, 9, "RDSH09", "bob", "CONTOSO", "10.0.0.9"))
+		out = append(out, fe(fxSCM, 7036, d, 1, "RDSH09", "Windows Update", "running"), fe(fxRCM, 1149, d, 9, "RDSH09", "bob", "CONTOSO", "10.0.0.9"))
 	}
 	return sortEvents(out)
 }
@@ -93,14 +93,14 @@ func (x fev) record(id uint64) writer.Record {
 		vals = append(vals, writer.String(p))
 	}
 	switch x.provider {
-	case pSCM, pTS:
+	case fxSCM, fxTS:
 		r.EventSourceName = x.provider
-		if x.provider == pSCM {
+		if x.provider == fxSCM {
 			r.Provider = ""
 		}
 		r.Qualifiers = 16384
 		r.Payload = writer.ClassicData(x.params...)
-	case pRCM, pLSM:
+	case fxRCM, fxLSM:
 		r.Payload = writer.EventXML(vals...)
 	default:
 		var pairs []any
@@ -173,13 +173,13 @@ func (x fev) xml(id uint64) string {
 	fmt.Fprintf(&b, `<TimeCreated SystemTime='%s'/><EventRecordID>%d</EventRecordID>`, r.TimeCreated.UTC().Format("2006-01-02T15:04:05.0000000Z"), r.RecordID)
 	fmt.Fprintf(&b, `<Correlation/><Execution ProcessID='0' ThreadID='0'/><Channel>%s</Channel><Computer>%s</Computer><Security/></System>`, esc(r.Channel), esc(r.Computer))
 	switch x.provider {
-	case pSCM, pTS:
+	case fxSCM, fxTS:
 		b.WriteString(`<EventData>`)
 		for _, p := range x.params {
 			fmt.Fprintf(&b, `<Data>%s</Data>`, esc(p))
 		}
 		b.WriteString(`</EventData>`)
-	case pRCM, pLSM:
+	case fxRCM, fxLSM:
 		b.WriteString(`<UserData><EventXML xmlns='Event_NS'>`)
 		for i, p := range x.params {
 			fmt.Fprintf(&b, `<Param%d>%s</Param%d>`, i+1, esc(p), i+1)
@@ -196,7 +196,7 @@ func (x fev) xml(id uint64) string {
 	return b.String()
 }
 
-func writeFile(t *testing.T, path, text string) {
+func writeFixtureFile(t *testing.T, path, text string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)

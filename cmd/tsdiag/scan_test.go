@@ -16,7 +16,7 @@ import (
 	"github.com/tsdiag/tsdiag/engine/report"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
+var updateGolden = flag.Bool("update", false, "rewrite golden files")
 
 var goldenExt = map[string]string{"text": "txt", "json": "json", "sarif": "sarif", "junit": "xml", "html": "html", "markdown": "md"}
 
@@ -26,8 +26,8 @@ var goldenExt = map[string]string{"text": "txt", "json": "json", "sarif": "sarif
 func farmDir(t *testing.T) {
 	t.Helper()
 	t.Chdir(t.TempDir())
-	writeFile(t, "farm.xml", xmlExport(farmEvents(), false))
-	writeFile(t, "healthy.xml", xmlExport(healthyEvents(), true))
+	writeFixtureFile(t, "farm.xml", xmlExport(farmEvents(), false))
+	writeFixtureFile(t, "healthy.xml", xmlExport(healthyEvents(), true))
 }
 
 // scanReport scans with fixed wall clock and duration, so renders are
@@ -68,7 +68,7 @@ func TestGoldenReports(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			got := render(t, rep, format)
 			path := filepath.Join(golden, "farm."+ext)
-			if *update {
+			if *updateGolden {
 				if err := os.WriteFile(path, got, 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -96,13 +96,11 @@ func firstDiff(want, got string) string {
 			g = gl[i]
 		}
 		if w != g {
-			return "line " + itoa(i+1) + ":\n  want: " + w + "\n  got:  " + g
+			return "line " + strconv.Itoa(i+1) + ":\n  want: " + w + "\n  got:  " + g
 		}
 	}
 	return "(same lines, different bytes)"
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // The diagnoses the farm must yield, in rank order, with their groups.
 func TestFarmDiagnosis(t *testing.T) {
@@ -170,7 +168,7 @@ func TestScanZipBundle(t *testing.T) {
 	w, _ = zw.Create("notes.txt")
 	io.WriteString(w, "ticket 4711\n")
 	zw.Close()
-	writeFile(t, "bundle.zip", buf.String())
+	writeFixtureFile(t, "bundle.zip", buf.String())
 	rep := scanReport(t, scanOptions{Inputs: []string{"bundle.zip"}})
 	if len(rep.Findings) != 3 || rep.Findings[0].ID != "rdsh-certificate-invalid" {
 		t.Fatalf("findings %v", ids(rep))

@@ -192,19 +192,50 @@ func (e *Engine) evalError(err error) {
 // Finish evaluates what is still buffered, closes absences at the end of
 // the stream and returns the ranked findings.
 func (e *Engine) Finish() []Finding {
-	for len(e.buf) > 0 {
-		e.process(heap.Pop(&e.buf).(queued).ev)
-	}
+	e.flush()
 	e.advance(e.newest)
 	for _, rs := range e.rules {
 		if rs.rule.Kind == rules.KindAbsence {
 			rs.expire(e.newest, true)
 		}
 	}
-	now := e.opts.Now
-	if now.IsZero() {
-		now = e.newest
+	return e.findings(e.reference(time.Time{}))
+}
+
+// Snapshot returns the ranked findings so far without ending the stream,
+// for live mode: every buffered event is evaluated (a live source delivers
+// in order), and when at is after the newest event the clock moves to at,
+// so absence deadlines pass and countdowns shrink without new events. An
+// absence whose deadline is exactly at does not fire yet.
+func (e *Engine) Snapshot(at time.Time) []Finding {
+	e.flush()
+	if at.After(e.newest) {
+		e.advance(at)
+	} else {
+		e.advance(e.newest)
 	}
+	return e.findings(e.reference(at))
+}
+
+// reference is the time facts and recency are relative to: --now, else the
+// later of at and the newest event.
+func (e *Engine) reference(at time.Time) time.Time {
+	if !e.opts.Now.IsZero() {
+		return e.opts.Now
+	}
+	if at.After(e.newest) {
+		return at
+	}
+	return e.newest
+}
+
+func (e *Engine) flush() {
+	for len(e.buf) > 0 {
+		e.process(heap.Pop(&e.buf).(queued).ev)
+	}
+}
+
+func (e *Engine) findings(now time.Time) []Finding {
 	var out []Finding
 	for _, rs := range e.rules {
 		for _, a := range rs.findingsInOrder() {

@@ -466,3 +466,28 @@ func TestAbsenceManyGroupsAndPendingCap(t *testing.T) {
 		t.Fatalf("findings %d, stats %+v", len(fs), e.Stats())
 	}
 }
+
+// Live mode: findings appear between batches, absence deadlines pass on the
+// wall clock, and the stream goes on afterwards.
+func TestSnapshot(t *testing.T) {
+	set := ruleSet(t, absenceRule+countRule)
+	ls := "Microsoft-Windows-TerminalServices-Licensing"
+	e := New(set, Options{})
+	e.Feed(ev(ls, 3, 0, "LS1"))
+	if fs := e.Snapshot(t0.Add(30 * time.Minute)); len(fs) != 0 {
+		t.Fatalf("fired at the deadline: %+v", fs)
+	}
+	if fs := e.Snapshot(t0.Add(31 * time.Minute)); len(fs) != 1 || fs[0].Rule != "ls-not-restarted" {
+		t.Fatalf("wall clock did not expire the absence: %+v", fs)
+	}
+	for i := 0; i < 3; i++ {
+		e.Feed(ev(rcm, 1028, time.Hour+time.Duration(i)*time.Minute, "H", "WS1"))
+	}
+	fs := e.Snapshot(time.Time{})
+	if len(fs) != 2 {
+		t.Fatalf("after more events: %+v", fs)
+	}
+	if fin := e.Finish(); js(t, fin) != js(t, fs) {
+		t.Fatalf("finish differs from the last snapshot:\n%s\n%s", js(t, fin), js(t, fs))
+	}
+}

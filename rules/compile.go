@@ -139,7 +139,10 @@ func compileSafely(src string, opts []expr.Option) (p *vm.Program, err error) {
 	}()
 	p, err = expr.Compile(src, opts...)
 	if err != nil {
-		return nil, errors.New(oneLine(err.Error()))
+		// expr adds the source and a caret on further lines; the first line
+		// has the message and (line:column), enough next to file:line.
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		return nil, errors.New(strings.TrimSpace(msg))
 	}
 	return p, nil
 }

@@ -35,8 +35,13 @@ type Options struct {
 	// Filter is passed to every decoder: records it rejects are skipped
 	// before their payload is decoded.
 	Filter evtx.Filter
-	// Workers is the EVTX decoder's parallelism (0: one per CPU).
+	// Workers is how many chunks of an EVTX file on disk decode in
+	// parallel (0: one per CPU; 1: sequential). Events still arrive in
+	// file order. Streams (archive members, stdin) decode sequentially.
 	Workers int
+	// KeepTree keeps each EVTX event's element tree (Event.Tree) for XML
+	// rendering. XML and .evt inputs always carry it.
+	KeepTree bool
 
 	MaxArchiveBytes int64   // total uncompressed bytes per top-level archive
 	MaxMembers      int     // files per top-level archive

@@ -99,7 +99,7 @@ func (w *walker) input(in string) {
 		if stdin == nil {
 			stdin = os.Stdin
 		}
-		w.stream(bufio.NewReaderSize(stdin, 64<<10), StdinName, true, nil)
+		w.stream(bufio.NewReaderSize(&progressReader{r: stdin, w: w}, 64<<10), StdinName, true, nil)
 		return
 	}
 	fi, err := os.Stat(in)
@@ -183,6 +183,8 @@ func (w *walker) fileContent(f *os.File, size int64, path string, explicit bool)
 		return
 	}
 	switch Detect(head[:n]) {
+	case EVTX:
+		w.evtxFile(path)
 	case EVT:
 		st, err := evt.DecodeReaderAt(f, size, path, evt.Options{Filter: w.opts.Filter}, w.deliver)
 		w.decoded(path, st, err)
@@ -219,8 +221,7 @@ func (w *walker) stream(br *bufio.Reader, name string, explicit bool, a *archive
 			w.skipped(name, "not an event log or bundle")
 		}
 	case EVTX:
-		st, err := decodeEVTX(br, name, w.opts, w.deliver)
-		w.decoded(name, st, err)
+		w.evtxStream(br, name)
 	case EVT:
 		st, err := evt.Decode(br, name, evt.Options{Filter: w.opts.Filter, MaxBytes: w.opts.EVTMaxBytes}, w.deliver)
 		w.decoded(name, st, err)

@@ -60,7 +60,7 @@ func Decode(r io.Reader, name string, opts Options, fn func(*evtx.Event) error) 
 	if err != nil {
 		return st, fmt.Errorf("%s: %w", name, err)
 	}
-	g := &guard{r: text, max: opts.MaxBytes}
+	g := &guard{r: &ctrlReader{r: text}, max: opts.MaxBytes}
 	dec := newDecoder(versionFix(g))
 	rd := &reader{dec: dec, guard: g, name: name, opts: opts, st: &st}
 	err = rd.run(fn)
@@ -232,7 +232,7 @@ func (rd *reader) element(start xml.StartElement, depth int) (*evtx.Node, error)
 		if a.Name.Space == "xmlns" {
 			name = "xmlns:" + name
 		}
-		n.Attrs = append(n.Attrs, evtx.Attr{Name: name, Value: a.Value})
+		n.Attrs = append(n.Attrs, evtx.Attr{Name: name, Value: restoreCtrl(a.Value)})
 	}
 	var text strings.Builder
 	for {
@@ -257,7 +257,7 @@ func (rd *reader) element(start xml.StartElement, depth int) (*evtx.Node, error)
 		case xml.CharData:
 			text.Write(t)
 		case xml.EndElement:
-			n.Text = text.String()
+			n.Text = restoreCtrl(text.String())
 			if len(n.Children) > 0 && strings.TrimSpace(n.Text) == "" {
 				n.Text = "" // indentation between child elements
 			}

@@ -262,3 +262,12 @@ func FuzzXMLReader(f *testing.F) {
 		}
 	})
 }
+
+func TestControlCharacters(t *testing.T) {
+	doc := "<Event><System><Computer>A\x01B</Computer></System><EventData><Data Name='x\x1f'>a\x03b\x00</Data></EventData></Event>"
+	evs, st := decodeAll(t, []byte(doc), Options{})
+	if len(evs) != 1 || len(st.Damages) > 0 || evs[0].Param(1) != "a\x03b\x00" || evs[0].Computer != "A\x01B" ||
+		evs[0].Data["x\x1f"] != "a\x03b\x00" {
+		t.Fatalf("%d events, %+v, damages %+v", len(evs), evs, st.Damages)
+	}
+}

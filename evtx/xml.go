@@ -48,18 +48,21 @@ func writeNode(b *strings.Builder, n *Node, depth int) {
 	b.WriteByte('>')
 }
 
-var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-var attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "'", "&apos;", "\"", "&quot;")
+// A literal CR in text, and CR, LF or tab in an attribute, would be
+// normalized away by any XML reader, so they are written as references.
+var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#xD;")
+var attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "'", "&apos;", "\"", "&quot;",
+	"\r", "&#xD;", "\n", "&#xA;", "\t", "&#x9;")
 
 func escapeText(s string) string {
-	if !strings.ContainsAny(s, "&<>") {
+	if !strings.ContainsAny(s, "&<>\r") {
 		return s
 	}
 	return textEscaper.Replace(s)
 }
 
 func escapeAttr(s string) string {
-	if !strings.ContainsAny(s, "&<>'\"") {
+	if !strings.ContainsAny(s, "&<>'\"\r\n\t") {
 		return s
 	}
 	return attrEscaper.Replace(s)

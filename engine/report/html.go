@@ -35,7 +35,7 @@ type htmlFinding struct {
 	Facts     string
 	First     string
 	Last      string
-	Days      int
+	Seen      string
 	Timeline  template.HTML
 	EventMix  string
 	Evidence  []htmlEvidence
@@ -75,7 +75,8 @@ func htmlFindingOf(it Item) htmlFinding {
 	f := it.Finding
 	hf := htmlFinding{
 		Item: it, Anchor: fmt.Sprintf("f%d", f.Rank), Group: groupOrAll(f), Facts: factsText(f.Facts),
-		First: stamp(f.FirstSeen), Last: stamp(f.LastSeen), Days: len(f.Timeline),
+		First: stamp(f.FirstSeen), Last: stamp(f.LastSeen),
+		Seen:     fmt.Sprintf("%s on %s", plural(f.Count, "event"), plural(len(f.Timeline), "day")),
 		Timeline: svgBars(f.Timeline, fmt.Sprintf("%s: events per day", f.ID), 880, 110),
 		EventMix: eventMix(f.Evidence),
 	}
@@ -106,7 +107,8 @@ func svgBars(b []engine.Bucket, label string, width, height int) template.HTML {
 	}
 	const left, right, top, bottom = 40, 10, 12, 22
 	plotW, plotH := width-left-right, height-top-bottom
-	barW := float64(plotW) / float64(len(slots))
+	// A bar is at most 48 px wide, so one day does not read as a long span.
+	barW := min(48, float64(plotW)/float64(len(slots)))
 	var sb strings.Builder
 	fmt.Fprintf(&sb, `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s">`,
 		width, height, width, height, html.EscapeString(label))
@@ -163,6 +165,7 @@ ol.steps > li { margin-bottom: .9rem; } .risk { font-size: .8rem; color: var(--m
 </header>
 <section id="histogram">
 <h2>Events over time</h2>
+<p class="muted">Licensing-relevant events per UTC day, all inputs (events no rule can match are skipped before decoding).</p>
 {{.Histogram}}
 </section>
 {{if .Findings}}
@@ -182,7 +185,7 @@ ol.steps > li { margin-bottom: .9rem; } .risk { font-size: .8rem; color: var(--m
 <section class="finding" id="{{.Anchor}}" data-diagnosis="{{.ID}}" data-rank="{{.Rank}}">
 <h2>{{.Rank}}. <span class="sev sev-{{.Severity}}">{{.Severity}}</span> <code>{{.ID}}</code> — {{if .Article}}{{.Article.Title}}{{else}}{{.Title}}{{end}}</h2>
 {{if .Article}}<p>{{.Article.Summary}}</p>{{end}}
-<p><strong>For:</strong> {{.Group}} · <strong>Seen:</strong> {{.Count}} events on {{.Days}} days, {{.First}} → {{.Last}}{{if .Facts}} · <strong>Facts:</strong> <code>{{.Facts}}</code>{{end}}</p>
+<p><strong>For:</strong> {{.Group}} · <strong>Seen:</strong> {{.Seen}}, {{.First}} → {{.Last}}{{if .Facts}} · <strong>Facts:</strong> <code>{{.Facts}}</code>{{end}}</p>
 <p class="muted">rule <code>{{.Rule}}</code> · confidence {{printf "%.2f" .Confidence}} · score {{printf "%.2f" .Score}}</p>
 <div class="timeline">{{.Timeline}}</div>
 {{if .Evidence}}<details><summary>Evidence: {{len .Evidence}} of {{.Count}} events ({{.EventMix}})</summary>

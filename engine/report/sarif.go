@@ -1,6 +1,7 @@
 package report
 
 import (
+	"crypto/sha1"
 	"fmt"
 	"io"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"github.com/owenrumney/go-sarif/v2/sarif"
 
 	"github.com/tsdiag/tsdiag/engine"
+	"github.com/tsdiag/tsdiag/engine/suppress"
 	"github.com/tsdiag/tsdiag/kb"
 )
 
@@ -24,7 +26,7 @@ func WriteSARIF(w io.Writer, r *Report) error {
 	if err != nil {
 		return err
 	}
-	driver := sarif.NewVersionedDriver("tsdiag", orDefault(r.Tool, "dev")).
+	driver := sarif.NewVersionedDriver("tsdiag", numericVersion(r.Tool)).
 		WithInformationURI("https://github.com/tsdiag/tsdiag")
 	run := sarif.NewRun(*sarif.NewTool(driver))
 	index := sarifRules(run, r)
@@ -33,8 +35,7 @@ func WriteSARIF(w io.Writer, r *Report) error {
 	}
 	for _, s := range r.Suppressed {
 		res := sarifResult(Item{Finding: s.Finding}, index[s.Finding.ID])
-		res.AddSuppression(sarif.NewSuppression("external").WithStatus("accepted").
-			WithJustifcation(fmt.Sprintf("%s (until %s, %s)", s.By.Reason, s.By.ExpiresText(), source(s.By.File, s.By.Line))))
+		res.AddSuppression(suppression(s, res))
 		run.AddResult(res)
 	}
 	inv := run.AddInvocation(!r.Incomplete())
@@ -214,3 +215,37 @@ func contains(s []string, v string) bool {
 }
 
 func strPtr(s string) *string { return &s }
+
+// numericVersion gives SARIF viewers a version that starts with a number
+// ("v1.2.3" → "1.2.3", "dev" → "0.0.0-dev"), as the spec recommends for
+// comparing runs.
+func numericVersion(v string) string {
+	v = strings.TrimPrefix(orDefault(v, "dev"), "v")
+	if v[0] >= '0' && v[0] <= '9' {
+		return v
+	}
+	return "0.0.0-" + v
+}
+
+// suppression records an accepted finding. go-sarif v2.3.3 writes the
+// optional location and guid as null when unset, which the SARIF schema
+// rejects, so both are always filled: the result's own location and a
+// name-based UUID of the finding and the suppression entry.
+func suppression(s suppress.Suppressed, res *sarif.Result) *sarif.Suppression {
+	loc := sarif.NewLocation().WithLogicalLocations([]*sarif.LogicalLocation{
+		sarif.NewLogicalLocation().WithName(s.Finding.ID).WithKind("element")})
+	if len(res.Locations) > 0 {
+		loc = res.Locations[0]
+	}
+	key := fmt.Sprintf("%s|%s|%s|%s:%d", s.Finding.ID, engine.GroupString(s.Finding.Group), s.Finding.Host, s.By.File, s.By.Line)
+	return sarif.NewSuppression("external").WithStatus("accepted").WithLocation(loc).WithGuid(nameUUID(key)).
+		WithJustifcation(fmt.Sprintf("%s (until %s, %s)", s.By.Reason, s.By.ExpiresText(), source(s.By.File, s.By.Line)))
+}
+
+// nameUUID is a version-5-shaped UUID from key, stable run to run.
+func nameUUID(key string) string {
+	h := sha1.Sum([]byte(key))
+	h[6] = h[6]&0x0f | 0x50
+	h[8] = h[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}

@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,12 +22,14 @@ var updateGolden = flag.Bool("update", false, "rewrite golden files")
 
 var goldenExt = map[string]string{"text": "txt", "json": "json", "sarif": "sarif", "junit": "xml", "html": "html", "markdown": "md"}
 
-// farmDir writes the farm log as an XML export and a healthy one into a
-// fresh directory and makes it the working directory, so reports name the
-// inputs by the same relative paths on every machine.
+// farmDir writes the farm log as EVTX (the project's encoder) and as an XML
+// export, and a healthy log, into a fresh directory and makes it the working
+// directory, so reports name the inputs by the same relative paths on every
+// machine.
 func farmDir(t *testing.T) {
 	t.Helper()
 	t.Chdir(t.TempDir())
+	writeEVTX(t, "farm.evtx", farmEvents())
 	writeFixtureFile(t, "farm.xml", xmlExport(farmEvents(), false))
 	writeFixtureFile(t, "healthy.xml", xmlExport(healthyEvents(), true))
 }
@@ -60,7 +64,7 @@ func render(t *testing.T, rep *report.Report, format string) []byte {
 func TestGoldenReports(t *testing.T) {
 	golden, _ := filepath.Abs("testdata/golden")
 	farmDir(t)
-	rep := scanReport(t, scanOptions{Inputs: []string{"farm.xml", "healthy.xml"}})
+	rep := scanReport(t, scanOptions{Inputs: []string{"farm.evtx", "healthy.xml"}})
 	if len(rep.Findings) == 0 {
 		t.Fatal("farm scan found nothing")
 	}
@@ -181,3 +185,43 @@ func TestScanZipBundle(t *testing.T) {
 		t.Errorf("junit over the bundle:\n%s", junit)
 	}
 }
+
+// The binary log and its XML export are the same events: the same
+// findings, facts and evidence records, only the file names differ.
+func TestEVTXAndXMLExportAgree(t *testing.T) {
+	farmDir(t)
+	bin := scanReport(t, scanOptions{Inputs: []string{"farm.evtx"}})
+	xml := scanReport(t, scanOptions{Inputs: []string{"farm.xml"}})
+	if len(bin.Stats.Unreadable) > 0 || bin.Stats.Records != len(farmEvents()) {
+		t.Fatalf("farm.evtx: %d records, unreadable %v", bin.Stats.Records, bin.Stats.Unreadable)
+	}
+	if len(bin.Findings) != 3 || len(bin.Findings) != len(xml.Findings) {
+		t.Fatalf("evtx %v, xml %v", ids(bin), ids(xml))
+	}
+	raw, err := os.ReadFile("farm.evtx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range bin.Findings {
+		b, x := bin.Findings[i].Finding, xml.Findings[i].Finding
+		// The offset SARIF and JSON report must be the record's own header.
+		for _, e := range b.Evidence {
+			if e.Offset <= 0 || int(e.Offset)+4 > len(raw) || string(raw[e.Offset:e.Offset+4]) != "**\x00\x00" {
+				t.Errorf("%s evidence offset %d is not a record header", b.ID, e.Offset)
+			}
+		}
+		if b.ID != x.ID || b.Count != x.Count || b.Score != x.Score || engineGroup(b.Group) != engineGroup(x.Group) ||
+			!reflect.DeepEqual(b.Facts, x.Facts) || len(b.Evidence) != len(x.Evidence) {
+			t.Errorf("finding %d differs:\nevtx %+v\nxml  %+v", i, b, x)
+			continue
+		}
+		for j := range b.Evidence {
+			be, xe := b.Evidence[j], x.Evidence[j]
+			if be.RecordID != xe.RecordID || !be.Time.Equal(xe.Time) || be.EventID != xe.EventID || be.File != "farm.evtx" || be.Offset == 0 {
+				t.Errorf("evidence %d/%d: evtx %+v, xml %+v", i, j, be, xe)
+			}
+		}
+	}
+}
+
+func engineGroup(g map[string]string) string { return fmt.Sprint(g) }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -27,23 +28,27 @@ const (
 // exponentially; capped replacements exist as functions where useful.
 var deniedBuiltins = []string{"now", "date", "timezone", "duration", "repeat", "replace", "join", "toJSON", "fromJSON"}
 
-// Program is one compiled expression with its own budgeted VM. Not safe for
-// concurrent use (the engine evaluates on one goroutine).
+// Program is one compiled expression. Safe for concurrent use: each run
+// takes a budgeted VM from a pool (one engine per goroutine may share a Set).
 type Program struct {
 	Source string
 	prog   *vm.Program
-	vm     vm.VM
 }
+
+var vms = sync.Pool{New: func() any { return new(vm.VM) }}
 
 // Run evaluates the program; a panic inside expr becomes an error.
 func (p *Program) Run(env any) (out any, err error) {
+	m := vms.Get().(*vm.VM)
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = nil, fmt.Errorf("expression %q: %v", p.Source, r)
+			m = new(vm.VM) // do not reuse a VM left mid-run
 		}
+		vms.Put(m)
 	}()
-	p.vm.MemoryBudget = MaxExprMemory
-	return p.vm.Run(p.prog, env)
+	m.MemoryBudget = MaxExprMemory
+	return m.Run(p.prog, env)
 }
 
 // Bool evaluates a condition; an evaluation error counts as false.

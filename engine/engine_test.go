@@ -491,3 +491,30 @@ func TestSnapshot(t *testing.T) {
 		t.Fatalf("finish differs from the last snapshot:\n%s\n%s", js(t, fin), js(t, fs))
 	}
 }
+
+// One Set, several engines on several goroutines (per-host scans, live and
+// scan in one process): same results as one at a time. Run with -race.
+func TestSharedSetConcurrentEngines(t *testing.T) {
+	set := ruleSet(t, countRule+distinctRule)
+	var evs []*evtx.Event
+	for i := 0; i < 300; i++ {
+		evs = append(evs, ev(rcm, 1028, time.Duration(i)*time.Minute, "H", fmt.Sprintf("WS%d", i%7)),
+			ev("TermService", 1003, time.Duration(i)*time.Minute, "H", fmt.Sprintf("WS%d", i%5)))
+	}
+	want := js(t, run(t, set, Options{}, evs...))
+	done := make(chan string, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			e := New(set, Options{})
+			for _, x := range evs {
+				e.Feed(x)
+			}
+			done <- js(t, e.Finish())
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if got := <-done; got != want {
+			t.Fatal("concurrent engines disagree")
+		}
+	}
+}

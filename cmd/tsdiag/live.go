@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tsdiag/tsdiag/engine"
+	"github.com/tsdiag/tsdiag/evtx"
+	"github.com/tsdiag/tsdiag/evtx/live"
+	"github.com/tsdiag/tsdiag/evtx/regcfg"
+	"github.com/tsdiag/tsdiag/rules"
+)
+
+func init() { register(newLiveCmd) }
+
+// liveOptions are the flags of `tsdiag live`.
+type liveOptions struct {
+	State            string
+	ResetState       bool
+	Backfill         string
+	Format           string // text or jsonl
+	Output           string // append findings to FILE as well as stdout
+	EventLog         bool   // write findings to the Application log (source tsdiag)
+	InstallService   bool
+	UninstallService bool
+	Channels         []string
+	RuleDirs         []string
+	NoBuiltin        bool
+	NoConfig         bool
+}
+
+const liveLong = `Follow the Windows event log on this server and print licensing findings as
+they change (Windows only; elsewhere use 'tsdiag watch PATH').
+
+tsdiag subscribes to System, the RemoteConnectionManager Admin/Operational and
+the TerminalServices-Licensing Admin/Operational channels with a query built
+from the rule set (only the providers and event ids a rule can match), renders
+each event's XML and decodes it with the same reader that reads XML exports.
+
+After each batch the subscription bookmark is saved atomically to the state
+file, so a restart resumes exactly where it stopped: no event is lost or seen
+twice. --backfill reads that much history first (first run only), then goes
+live. The licensing configuration in the registry (mode, specified license
+servers, DefaultLicenseServer, the GracePeriod key) and the grace days left are
+read at start and printed with the findings.
+
+Findings go to stdout (text, or --format jsonl for log shippers) and, with
+--eventlog, to the Application log under the source "tsdiag" (event id 100
+info, 200 low, 300 medium, 400 high, 500 critical) so Windows Event Forwarding
+and any SIEM collect them. --install-service runs the same command unattended
+as the "tsdiag" service (with --eventlog); Ctrl-C or a service stop ends it
+cleanly.
+
+Exit codes: 0 stopped cleanly; 2 the subscription could not run (not Windows,
+bad flags, corrupt state file, access denied).`
+
+func newLiveCmd() *cobra.Command {
+	o := liveOptions{}
+	cmd := &cobra.Command{
+		Use:   "live [flags]",
+		Short: "Follow this Windows server's event log and print licensing findings as they change",
+		Long:  liveLong,
+		Example: `  tsdiag live --backfill 30d
+  tsdiag live --format jsonl --eventlog
+  tsdiag live --install-service --backfill 7d
+  tsdiag live --uninstall-service`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := o.check(); err != nil {
+				return withCode(exitError, err)
+			}
+			ctx, stop := signal.NotifyContext(cmdContext(c), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runLive(ctx, o, c.OutOrStdout(), c.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.State, "state", defaultStatePath(), "bookmark state `FILE` (written atomically after each batch)")
+	f.BoolVar(&o.ResetState, "reset-state", false, "move a corrupt state file aside and start fresh")
+	f.StringVar(&o.Backfill, "backfill", "", "read this much history first (`DURATION`: 30d, 12h), then go live; first run only")
+	f.StringVar(&o.Format, "format", "text", "output format: text or jsonl")
+	f.StringVarP(&o.Output, "output", "o", "", "also append findings to `FILE`")
+	f.BoolVar(&o.EventLog, "eventlog", false, "write findings to the Windows Application log under the source tsdiag")
+	f.BoolVar(&o.InstallService, "install-service", false, "install and start the tsdiag service running this command with these flags")
+	f.BoolVar(&o.UninstallService, "uninstall-service", false, "stop and remove the tsdiag service and its event source")
+	f.StringArrayVar(&o.Channels, "channel", nil, "subscribe to `CHANNEL` instead of the licensing channels; repeatable")
+	f.StringArrayVar(&o.RuleDirs, "rules", nil, "load rules from `DIR` over the built-in pack; repeatable")
+	f.BoolVar(&o.NoBuiltin, "no-builtin", false, "do not load the built-in rule pack")
+	f.BoolVar(&o.NoConfig, "no-config", false, "do not read the licensing configuration from the registry")
+	return cmd
+}
+
+func cmdContext(c *cobra.Command) context.Context {
+	if ctx := c.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}
+
+func (o *liveOptions) check() error {
+	if o.Format != "text" && o.Format != "jsonl" {
+		return fmt.Errorf("--format %q: use text or jsonl", o.Format)
+	}
+	if o.InstallService && o.UninstallService {
+		return errors.New("--install-service and --uninstall-service exclude each other")
+	}
+	if _, err := o.backfill(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (o *liveOptions) backfill() (time.Duration, error) {
+	if o.Backfill == "" {
+		return 0, nil
+	}
+	d, err := rules.ParseDuration(o.Backfill)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("--backfill %q: not a duration (e.g. 30d, 12h)", o.Backfill)
+	}
+	return d, nil
+}
+
+// liveQuery builds the subscription query from the rule set.
+func liveQuery(set *rules.Set, channels []string) live.Query {
+	if len(channels) == 0 {
+		channels = live.Channels
+	}
+	q := live.Query{Channels: channels}
+	for _, r := range set.Selects() {
+		q.Refs = append(q.Refs, live.Ref{Provider: r.Provider, ID: r.ID})
+	}
+	return q
+}
+
+// follower feeds batches from a live source into the engine and prints the
+// findings that changed.
+type follower struct {
+	eng    *engine.Engine
+	filter evtx.Filter
+	pr     *findingPrinter
+	// wall makes the engine's clock follow the wall clock (a live server:
+	// absence deadlines pass and days left shrink without new events).
+	wall   func() time.Time
+	events int
+}
+
+func (f *follower) batch(events []*evtx.Event) error {
+	for _, ev := range events {
+		if f.filter != nil && !f.filter(ev.Provider, ev.EventID) {
+			continue
+		}
+		f.events++
+		if err := f.eng.Feed(ev); err != nil {
+			return err
+		}
+	}
+	var at time.Time
+	if f.wall != nil {
+		at = f.wall()
+	}
+	return f.pr.update(f.eng.Snapshot(at))
+}
+
+// findingPrinter prints a finding when it first appears and whenever it
+// changes (count, last seen, severity, facts), as text or JSON lines.
+type findingPrinter struct {
+	w      io.Writer
+	format string
+	config *regcfg.Config
+	sink   func(f engine.Finding, change, line string) // e.g. the Windows event log
+	clock  func() time.Time
+	seen   map[string]string
+}
+
+func newFindingPrinter(w io.Writer, format string, cfg *regcfg.Config) *findingPrinter {
+	return &findingPrinter{w: w, format: format, config: cfg, clock: time.Now, seen: map[string]string{}}
+}
+
+func findingKey(f engine.Finding) string {
+	return f.Rule + "\x00" + engine.GroupString(f.Group) + "\x00" + f.Host
+}
+
+func findingSig(f engine.Finding) string {
+	facts, _ := json.Marshal(f.Facts)
+	return fmt.Sprintf("%s|%d|%s|%s", f.Severity, f.Count, f.LastSeen.UTC().Format(time.RFC3339Nano), facts)
+}
+
+// printConfig states the configuration once, before any finding.
+func (p *findingPrinter) printConfig() error {
+	if p.config == nil {
+		return nil
+	}
+	if p.format == "jsonl" {
+		return p.json(map[string]any{"type": "config", "time": p.clock().UTC(), "config": p.config})
+	}
+	_, err := fmt.Fprintln(p.w, "configuration seen: "+configLine(p.config))
+	for _, n := range p.config.Notes {
+		fmt.Fprintln(p.w, "  note: "+n)
+	}
+	return err
+}
+
+func (p *findingPrinter) update(fs []engine.Finding) error {
+	for _, f := range fs {
+		k, sig := findingKey(f), findingSig(f)
+		old, ok := p.seen[k]
+		if ok && old == sig {
+			continue
+		}
+		p.seen[k] = sig
+		change := "new"
+		if ok {
+			change = "updated"
+		}
+		line := findingLine(f, change, p.clock())
+		if p.sink != nil {
+			p.sink(f, change, line)
+		}
+		if p.format == "jsonl" {
+			rec := map[string]any{"type": "finding", "change": change, "time": p.clock().UTC(), "finding": f}
+			if p.config != nil {
+				rec["config"] = p.config
+			}
+			if err := p.json(rec); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := fmt.Fprintln(p.w, line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *findingPrinter) json(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = p.w.Write(append(b, '\n'))
+	return err
+}
+
+// findingLine is one line of text for a finding: when, what changed,
+// severity, diagnosis, where, how often, facts and title.
+func findingLine(f engine.Finding, change string, now time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %-7s %-8s %s", now.UTC().Format(time.RFC3339), strings.ToUpper(change), f.Severity, f.ID)
+	if f.Host != "" {
+		fmt.Fprintf(&b, " host=%s", f.Host)
+	}
+	if g := engine.GroupString(f.Group); g != "" {
+		fmt.Fprintf(&b, " %s", g)
+	}
+	fmt.Fprintf(&b, " count=%d last=%s", f.Count, f.LastSeen.UTC().Format(time.RFC3339))
+	keys := make([]string, 0, len(f.Facts))
+	for k := range f.Facts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%v", k, f.Facts[k])
+	}
+	fmt.Fprintf(&b, " — %s", f.Title)
+	return b.String()
+}
+
+// configLine summarizes the licensing configuration on one line.
+func configLine(c *regcfg.Config) string {
+	if c.Empty() {
+		return "no licensing values found (" + strings.Join(c.Sources, ", ") + ")"
+	}
+	var parts []string
+	if c.Mode != "" {
+		parts = append(parts, fmt.Sprintf("licensing mode %s (%d)", c.Mode, *c.LicensingMode))
+	} else {
+		parts = append(parts, "licensing mode not set")
+	}
+	if len(c.LicenseServers) > 0 {
+		parts = append(parts, "license servers "+strings.Join(c.LicenseServers, ", "))
+	} else {
+		parts = append(parts, "no license server specified")
+	}
+	if c.DefaultLicenseServer != "" {
+		parts = append(parts, "DefaultLicenseServer "+c.DefaultLicenseServer)
+	}
+	if c.GracePeriodKey {
+		parts = append(parts, "GracePeriod key present")
+	}
+	if c.GraceDaysLeft != nil {
+		parts = append(parts, fmt.Sprintf("grace days left %d", *c.GraceDaysLeft))
+	}
+	return strings.Join(parts, "; ") + " [" + strings.Join(c.Sources, ", ") + "]"
+}
+
+// multiWriter writes findings to stdout and, with --output, a file.
+func openOutput(stdout io.Writer, path string) (io.Writer, func(), error) {
+	if path == "" {
+		return stdout, func() {}, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, nil, withCode(exitError, fmt.Errorf("--output: %w", err))
+	}
+	return io.MultiWriter(stdout, f), func() { f.Close() }, nil
+}
+
+// eventLogID maps a severity to the Application log event id and level
+// tsdiag writes (EventCreate messages accept ids 1–1000).
+func eventLogID(severity string) (uint32, string) {
+	switch severity {
+	case "critical":
+		return 500, "error"
+	case "high":
+		return 400, "error"
+	case "medium":
+		return 300, "warning"
+	case "low":
+		return 200, "info"
+	}
+	return 100, "info"
+}

@@ -1,0 +1,298 @@
+// Package watch follows a growing .evtx file, or a folder of them, on any
+// platform: a support engineer's copy being refreshed, a share that a
+// collector appends to, a log written by a test. Each poll decodes the files
+// that changed and delivers only records not delivered before, by record id
+// per computer and channel; a file replaced, cleared or rotated is noticed
+// (identity change, shrink, record ids restarting) and handled without
+// losing or repeating events.
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tsdiag/tsdiag/evtx"
+	"github.com/tsdiag/tsdiag/evtx/live"
+)
+
+// DecodeFunc decodes one EVTX file, calling fn for every record filter
+// accepts; damage is reported in the stats, not as an error.
+type DecodeFunc func(path string, filter evtx.Filter, fn func(*evtx.Event) error) (evtx.Stats, error)
+
+// DecodeEVTX is the project's streaming EVTX decoder.
+func DecodeEVTX(path string, filter evtx.Filter, fn func(*evtx.Event) error) (evtx.Stats, error) {
+	return evtx.DecodeFile(path, evtx.Options{Filter: filter}, fn)
+}
+
+// Handler receives each poll's new events, in time order (record id within
+// equal times). An empty batch is never delivered.
+type Handler func(events []*evtx.Event) error
+
+// Note is something a follower should tell its user: a file appeared,
+// was replaced, shrank, was cleared, could not be read, or holds damage.
+type Note struct {
+	File string
+	Kind string // "new", "replaced", "shrunk", "cleared", "removed", "unreadable", "damaged"
+	Text string
+}
+
+func (n Note) String() string { return n.File + ": " + n.Text }
+
+// Options configure Follow.
+type Options struct {
+	Interval time.Duration // poll interval (default 2s)
+	Filter   evtx.Filter
+	Decode   DecodeFunc // nil: DecodeEVTX
+	// SkipExisting starts at the end: records already in the files when
+	// Follow starts are not delivered.
+	SkipExisting bool
+	OnNote       func(Note)
+	// OnPoll is called after every poll (tests use it to step in lock-step
+	// with a writer); polls is the number done so far.
+	OnPoll func(polls int)
+}
+
+// DefaultInterval is the poll interval when Options.Interval is zero.
+const DefaultInterval = 2 * time.Second
+
+// Follow watches path until ctx ends (returning nil) or h fails.
+func Follow(ctx context.Context, path string, opts Options, h Handler) error {
+	if opts.Interval <= 0 {
+		opts.Interval = DefaultInterval
+	}
+	if opts.OnNote == nil {
+		opts.OnNote = func(Note) {}
+	}
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("watch %s: %w", path, err)
+	}
+	w := NewWatcher(path, opts)
+	first := true
+	t := time.NewTicker(opts.Interval)
+	defer t.Stop()
+	for polls := 1; ; polls++ {
+		events, err := w.Poll()
+		if err != nil {
+			return err
+		}
+		if len(events) > 0 && !(first && opts.SkipExisting) {
+			if err := h(events); err != nil {
+				return err
+			}
+		}
+		first = false
+		if opts.OnPoll != nil {
+			opts.OnPoll(polls)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Watcher is the state of one followed path; Poll advances it.
+type Watcher struct {
+	root   string
+	opts   Options
+	files  map[string]*fileState
+	dedupe *live.Dedupe
+}
+
+// NewWatcher returns a Watcher for driving polls by hand.
+func NewWatcher(path string, opts Options) *Watcher {
+	if opts.Decode == nil {
+		opts.Decode = DecodeEVTX
+	}
+	if opts.OnNote == nil {
+		opts.OnNote = func(Note) {}
+	}
+	return &Watcher{root: path, opts: opts, files: map[string]*fileState{}, dedupe: live.NewDedupe(true, nil, time.Time{})}
+}
+
+type fileState struct {
+	info    os.FileInfo
+	print   uint32 // checksum of the file header and last chunk
+	damaged int
+	maxID   map[string]uint64 // per stream, in this file
+}
+
+// Poll decodes what changed since the last poll and returns the new events.
+func (w *Watcher) Poll() ([]*evtx.Event, error) {
+	paths, err := w.list()
+	if err != nil {
+		return nil, err
+	}
+	w.forgetRemoved(paths)
+	var out []*evtx.Event
+	for _, p := range paths {
+		out = append(out, w.file(p.path, p.info)...)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].TimeCreated.Equal(out[j].TimeCreated) {
+			return out[i].TimeCreated.Before(out[j].TimeCreated)
+		}
+		return out[i].RecordID < out[j].RecordID
+	})
+	return out, nil
+}
+
+type listed struct {
+	path string
+	info os.FileInfo
+}
+
+// list returns the files to look at, oldest first, so that an archive
+// rotated out of a live log is read before the log that replaced it.
+func (w *Watcher) list() ([]listed, error) {
+	st, err := os.Stat(w.root)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && len(w.files) > 0 {
+			return nil, nil // a file being replaced: try again next poll
+		}
+		return nil, fmt.Errorf("watch %s: %w", w.root, err)
+	}
+	if !st.IsDir() {
+		return []listed{{w.root, st}}, nil
+	}
+	var out []listed
+	err = filepath.WalkDir(w.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			w.note(p, "unreadable", err.Error())
+			return nil
+		}
+		if d.IsDir() || !strings.EqualFold(filepath.Ext(p), ".evtx") {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil // removed while listing
+		}
+		out = append(out, listed{p, info})
+		return nil
+	})
+	sort.SliceStable(out, func(i, j int) bool {
+		if mi, mj := out[i].info.ModTime(), out[j].info.ModTime(); !mi.Equal(mj) {
+			return mi.Before(mj)
+		}
+		return out[i].path < out[j].path
+	})
+	return out, err
+}
+
+func (w *Watcher) forgetRemoved(paths []listed) {
+	present := map[string]bool{}
+	for _, p := range paths {
+		present[p.path] = true
+	}
+	for p := range w.files {
+		if !present[p] {
+			w.note(p, "removed", "no longer present")
+			delete(w.files, p)
+		}
+	}
+}
+
+func (w *Watcher) note(file, kind, text string) {
+	w.opts.OnNote(Note{File: file, Kind: kind, Text: text})
+}
+
+// file decodes one file when it changed and returns its new events.
+func (w *Watcher) file(path string, info os.FileInfo) []*evtx.Event {
+	prev := w.files[path]
+	fp := fingerprint(path, info.Size())
+	if prev != nil && unchanged(prev.info, info) && prev.print == fp {
+		return nil
+	}
+	var events []*evtx.Event
+	stats, err := w.opts.Decode(path, w.opts.Filter, func(ev *evtx.Event) error {
+		events = append(events, ev)
+		return nil
+	})
+	if err != nil {
+		w.note(path, "unreadable", err.Error())
+		return nil
+	}
+	cur := &fileState{info: info, print: fp, damaged: stats.DamagedRecords + stats.DamagedChunks, maxID: maxIDs(w.dedupe, events)}
+	w.describe(path, prev, cur, stats)
+	w.files[path] = cur
+	sort.SliceStable(events, func(i, j int) bool { return events[i].RecordID < events[j].RecordID })
+	var fresh []*evtx.Event
+	for _, ev := range events {
+		if w.dedupe.New(ev) {
+			fresh = append(fresh, ev)
+		}
+	}
+	return fresh
+}
+
+// unchanged compares what a stat shows. The last chunk of an EVTX file
+// fills in place (the size stays the same), so a coarse timestamp could
+// hide a change: fingerprint covers that.
+func unchanged(a, b os.FileInfo) bool {
+	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+}
+
+func maxIDs(d *live.Dedupe, events []*evtx.Event) map[string]uint64 {
+	m := map[string]uint64{}
+	for _, ev := range events {
+		if k := d.Key(ev); ev.RecordID > m[k] {
+			m[k] = ev.RecordID
+		}
+	}
+	return m
+}
+
+// describe tells the user what happened to a file that changed.
+func (w *Watcher) describe(path string, prev, cur *fileState, stats evtx.Stats) {
+	switch {
+	case prev == nil:
+		w.note(path, "new", fmt.Sprintf("following (%d records, %d matched)", stats.Records, stats.Matched))
+	case !os.SameFile(prev.info, cur.info):
+		w.note(path, "replaced", "file replaced (new identity)")
+	case cur.info.Size() < prev.info.Size():
+		w.note(path, "shrunk", fmt.Sprintf("file shrank from %d to %d bytes (cleared or rotated)", prev.info.Size(), cur.info.Size()))
+	}
+	if prev != nil {
+		for k, old := range prev.maxID {
+			if n, ok := cur.maxID[k]; ok && n < old {
+				w.note(path, "cleared", fmt.Sprintf("record ids restarted (%d after %d): log cleared", n, old))
+				break
+			}
+		}
+	}
+	if prev == nil || cur.damaged != prev.damaged {
+		if cur.damaged > 0 {
+			w.note(path, "damaged", fmt.Sprintf("%d damaged records, %d damaged chunks (a chunk being written shows as damaged until complete)",
+				stats.DamagedRecords, stats.DamagedChunks))
+		}
+	}
+}
+
+// fingerprint checksums the file header and the last chunk, where every
+// new record leaves a trace (record count, checksums, the record itself).
+func fingerprint(path string, size int64) uint32 {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	const header, chunk = 4096, 65536
+	h := crc32.NewIEEE()
+	io.Copy(h, io.LimitReader(f, header))
+	if last := size - chunk; last > header {
+		f.Seek(last, io.SeekStart)
+		io.Copy(h, f)
+	}
+	return h.Sum32()
+}

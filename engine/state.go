@@ -121,7 +121,7 @@ func (rs *ruleState) group(ev *evtx.Event) (string, *groupState) {
 			rs.e.evalError(err)
 			return "", nil
 		}
-		vals[i] = v
+		vals[i] = clip(v) // a group value is a name; a huge one must not pin memory per group
 	}
 	key := strings.Join(vals, "\x1f")
 	g := rs.groups[key]

@@ -91,6 +91,7 @@ func Decode(renderedXML, file string) (*evtx.Event, error) {
 		return nil, err
 	}
 	ev.File = file
+	ev.Offset = 0 // an offset into the rendered string means nothing to a reader
 	return ev, nil
 }
 

@@ -54,6 +54,12 @@ func (q Query) XML() (string, error) {
 	if len(q.Refs) == 0 {
 		return "", fmt.Errorf("live query: the rule set selects no events")
 	}
+	for _, r := range q.Refs {
+		// The event log's XPath has no escape for a quote inside a literal.
+		if strings.ContainsAny(r.Provider, "'\"") || r.Provider == "" {
+			return "", fmt.Errorf("live query: provider name %q cannot be queried", r.Provider)
+		}
+	}
 	expr := "*[System[" + q.condition() + "]]"
 	var b strings.Builder
 	b.WriteString("<QueryList>\n  <Query Id=\"0\">\n")

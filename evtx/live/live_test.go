@@ -1,0 +1,306 @@
+package live
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tsdiag/tsdiag/evtx"
+	"github.com/tsdiag/tsdiag/evtx/writer"
+)
+
+const rcm = "Microsoft-Windows-TerminalServices-RemoteConnectionManager"
+
+func TestQueryXML(t *testing.T) {
+	q := Query{
+		Channels: []string{"System", "Microsoft-Windows-TerminalServices-Licensing/Admin"},
+		Refs: []Ref{
+			{rcm, 1129}, {rcm, 1128}, {rcm, 50281}, {rcm, 50280}, {rcm, 1130}, {rcm, 1003},
+			{"TermService", 1008}, {"TermService", 1009},
+			{"Microsoft-Windows-TerminalServices-Licensing", 21},
+		},
+		Since: time.Date(2026, 11, 1, 8, 30, 0, 0, time.FixedZone("CET", 3600)),
+	}
+	got, err := q.XML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The query must be well-formed XML whose Select text is the XPath.
+	var ql struct {
+		Query struct {
+			ID      string `xml:"Id,attr"`
+			Selects []struct {
+				Path string `xml:"Path,attr"`
+				Text string `xml:",chardata"`
+			} `xml:"Select"`
+		} `xml:"Query"`
+	}
+	if err := xml.Unmarshal([]byte(got), &ql); err != nil {
+		t.Fatalf("query is not XML: %v\n%s", err, got)
+	}
+	if len(ql.Query.Selects) != 2 || ql.Query.Selects[1].Path != "Microsoft-Windows-TerminalServices-Licensing/Admin" {
+		t.Fatalf("selects: %+v", ql.Query.Selects)
+	}
+	want := "*[System[((Provider[@Name='Microsoft-Windows-TerminalServices-Licensing'] and EventID=21)" +
+		" or (Provider[@Name='" + rcm + "'] and (EventID=1003 or (EventID>=1128 and EventID<=1130) or (EventID>=50280 and EventID<=50281)))" +
+		" or (Provider[@Name='TermService'] and (EventID>=1008 and EventID<=1009))" +
+		") and TimeCreated[@SystemTime>='2026-11-01T07:30:00.000Z']]]"
+	if ql.Query.Selects[0].Text != want {
+		t.Fatalf("XPath\n got %s\nwant %s", ql.Query.Selects[0].Text, want)
+	}
+	if !strings.Contains(got, "EventID&gt;=1128") || strings.Contains(got, "EventID>=") {
+		t.Fatalf("comparison operators not escaped in the XML:\n%s", got)
+	}
+}
+
+func TestQueryFromRulesTooManyIDs(t *testing.T) {
+	var refs []Ref
+	for i := 0; i < 2*MaxIDTerms+2; i++ {
+		refs = append(refs, Ref{"Noisy", uint16(10 + 2*i)}) // no runs: one term each
+	}
+	refs = append(refs, Ref{"Quiet", 7})
+	got, err := Query{Channels: []string{"System"}, Refs: refs}.XML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got, "Provider[@Name='Noisy'] or") || !strings.Contains(got, "(Provider[@Name='Quiet'] and EventID=7)") {
+		t.Fatalf("a provider with too many ids should be selected by provider alone:\n%s", got)
+	}
+	if _, err := (Query{Channels: []string{"System"}}).XML(); err == nil {
+		t.Fatal("a query with no events accepted")
+	}
+	if _, err := (Query{Channels: []string{"System"}, Refs: []Ref{{"O'Brien", 1}}}).XML(); err == nil {
+		t.Fatal("a provider name with a quote accepted")
+	}
+	if _, err := (Query{Refs: refs}).XML(); err == nil {
+		t.Fatal("a query with no channels accepted")
+	}
+}
+
+func TestStateSaveLoad(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.json")
+	st, err := LoadState(path)
+	if err != nil || st.Bookmark != "" || st.Version != StateVersion {
+		t.Fatalf("missing file: %+v %v", st, err)
+	}
+	bm := BookmarkXML(map[string]uint64{"System": 120, rcm + "/Admin": 7}, "System")
+	st = State{Bookmark: bm, Since: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Saved: time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC), Events: 9}
+	if err := st.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadState(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Version = StateVersion
+	if !reflect.DeepEqual(back, st) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", back, st)
+	}
+	// Saving again replaces the file and leaves no temporary behind.
+	st.Events = 10
+	if err := st.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("directory holds %d entries after two saves", len(entries))
+	}
+	if back, _ := LoadState(path); back.Events != 10 {
+		t.Fatalf("second save not read back: %+v", back)
+	}
+}
+
+func TestStateCorrupt(t *testing.T) {
+	dir := t.TempDir()
+	good := State{Bookmark: BookmarkXML(map[string]uint64{"System": 5}, "System")}
+	b, _ := os.ReadFile(saveTo(t, dir, good))
+	cases := map[string][]byte{
+		"truncated":    b[:len(b)/2],
+		"empty":        {},
+		"not json":     []byte("<BookmarkList/>"),
+		"bad field":    bytes.Replace(b, []byte(`"events"`), []byte(`"evnts"`), 1),
+		"old version":  bytes.Replace(b, []byte(`"version": 1`), []byte(`"version": 7`), 1),
+		"bad bookmark": bytes.Replace(b, []byte("RecordId='5'"), []byte("RecordId='five'"), 1),
+	}
+	if bytes.Contains(b, []byte(`"events"`)) {
+		t.Fatal("zero Events should be omitted")
+	}
+	cases["bad field"] = bytes.Replace(b, []byte(`"saved"`), []byte(`"saevd"`), 1)
+	for name, content := range cases {
+		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".json")
+		if err := os.WriteFile(p, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadState(p)
+		if !errors.Is(err, ErrCorruptState) || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: error %v, want ErrCorruptState naming the file", name, err)
+		}
+		if name == "truncated" && !strings.Contains(err.Error(), "offset") && !strings.Contains(err.Error(), "unexpected EOF") {
+			t.Errorf("truncated: error %v does not locate the problem", err)
+		}
+		to, err := MoveAside(p, time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
+		if err != nil || !strings.HasSuffix(to, ".corrupt-20260506T070809Z") {
+			t.Errorf("move aside: %s %v", to, err)
+		}
+		if _, err := LoadState(p); err != nil {
+			t.Errorf("after moving aside: %v", err)
+		}
+	}
+}
+
+func saveTo(t *testing.T, dir string, st State) string {
+	p := filepath.Join(dir, "good.json")
+	if err := st.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestBookmarkParse(t *testing.T) {
+	// The shape EvtRender(EvtRenderBookmark) returns.
+	rendered := "<BookmarkList>\r\n  <Bookmark Channel='System' RecordId='123456' IsCurrent='true'/>\r\n" +
+		"  <Bookmark Channel='Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational' RecordId='88'/>\r\n</BookmarkList>"
+	pos, err := ParseBookmark(rendered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]uint64{"System": 123456, "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational": 88}
+	if !reflect.DeepEqual(pos, want) {
+		t.Fatalf("positions %v", pos)
+	}
+	again, err := ParseBookmark(BookmarkXML(pos, "System"))
+	if err != nil || !reflect.DeepEqual(again, want) {
+		t.Fatalf("BookmarkXML round trip: %v %v", again, err)
+	}
+	for _, bad := range []string{"", "<BookmarkList><Bookmark RecordId='1'/></BookmarkList>", "<BookmarkList><Bookmark Channel='S' RecordId='-1'/></BookmarkList>", "<Other/>"} {
+		if _, err := ParseBookmark(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func ev(channel, computer string, id uint64, t time.Time) *evtx.Event {
+	return &evtx.Event{Channel: channel, Computer: computer, RecordID: id, TimeCreated: t}
+}
+
+func TestDedupe(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	// Resumed from a bookmark saved at t0: System up to 100 was delivered.
+	d := NewDedupe(false, map[string]uint64{"System": 100}, t0)
+	steps := []struct {
+		e    *evtx.Event
+		want bool
+	}{
+		{ev("System", "A", 99, t0.Add(-time.Hour)), false},    // replayed
+		{ev("System", "A", 100, t0.Add(-time.Minute)), false}, // replayed
+		{ev("System", "A", 101, t0.Add(time.Minute)), true},
+		{ev("System", "A", 101, t0.Add(time.Minute)), false}, // twice in one batch
+		{ev("Microsoft-Windows-TerminalServices-Licensing/Admin", "A", 3, t0), true},
+		{ev("system", "A", 102, t0.Add(2*time.Minute)), true}, // channel names are case-insensitive
+		// The log was cleared: numbering restarts with later times.
+		{ev("System", "A", 1, t0.Add(time.Hour)), true},
+		{ev("System", "A", 2, t0.Add(time.Hour)), true},
+		{ev("System", "A", 2, t0.Add(time.Hour)), false},
+	}
+	for i, s := range steps {
+		if got := d.New(s.e); got != s.want {
+			t.Fatalf("step %d (%s %d): New = %v, want %v", i, s.e.Channel, s.e.RecordID, got, s.want)
+		}
+	}
+	if d.Last("system") != 2 {
+		t.Fatalf("last = %d", d.Last("system"))
+	}
+	// Per computer: two hosts' logs number independently.
+	dc := NewDedupe(true, nil, time.Time{})
+	if !dc.New(ev("System", "A", 5, t0)) || !dc.New(ev("System", "B", 5, t0)) || dc.New(ev("System", "B", 4, t0)) {
+		t.Fatal("per-computer streams not independent")
+	}
+	if got := strings.Join(dc.Keys(), "|"); got != "a\x00system|b\x00system" {
+		t.Fatalf("keys %q", got)
+	}
+}
+
+// TestDecodeRendered decodes events the way live mode gets them — the XML
+// EvtRender returns — and checks they equal the binary decoder's events for
+// the same records written by the project's encoder.
+func TestDecodeRendered(t *testing.T) {
+	at := time.Date(2024, 3, 8, 3, 0, 0, 123456700, time.UTC)
+	recs := []writer.Record{
+		{Provider: rcm, ProviderGUID: "{C76BAA63-AE81-421C-B425-340B4B24157F}", EventID: 50281, Level: 3, TimeCreated: at,
+			Channel: "System", Computer: "RDSH01.contoso.com", ProcessID: 1234, ThreadID: 5678, UserSID: "S-1-5-20",
+			Payload: writer.EventXML(writer.String("3/15/2024"))},
+		{Provider: "TermService", EventSourceName: "TermService", EventID: 1011, Qualifiers: 0, Level: 2, TimeCreated: at.Add(time.Hour),
+			Channel: "System", Computer: "TS2003", Payload: writer.ClassicData("WS-17", "", "Per Device")},
+		{Provider: "Microsoft-Windows-TerminalServices-Licensing", ProviderGUID: "{4D5AE6A1-C7C8-4E6D-B840-4D8080B42E1B}", EventID: 21,
+			Level: 3, TimeCreated: at.Add(2 * time.Hour), Channel: "System", Computer: "LS01",
+			Payload: writer.NamedData("param1", writer.String("LS01"), "param2", writer.String("Windows Server 2019 - RDS Per Device CAL"), "param3", writer.String("RDSH01"))},
+	}
+	var b bytes.Buffer
+	w := writer.New(&b)
+	for _, r := range recs {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	_, err := evtx.Decode(bytes.NewReader(b.Bytes()), "t.evtx", evtx.Options{KeepTree: true}, func(bin *evtx.Event) error {
+		rendered := bin.XML()
+		got, err := Decode(rendered, "live")
+		if err != nil {
+			t.Fatalf("record %d: %v\n%s", bin.RecordID, err, rendered)
+		}
+		if got.File != "live" {
+			t.Errorf("File = %q", got.File)
+		}
+		want := *bin
+		want.File, want.Offset, want.Tree = "live", 0, nil
+		g := *got
+		g.Tree = nil
+		if !reflect.DeepEqual(g, want) {
+			t.Errorf("record %d:\n xml %+v\n bin %+v\n%s", bin.RecordID, g, want, rendered)
+		}
+		n++
+		return nil
+	})
+	if err != nil || n != len(recs) {
+		t.Fatalf("decoded %d of %d: %v", n, len(recs), err)
+	}
+	if _, err := Decode("<Event><System>", "live"); err == nil {
+		t.Fatal("broken XML accepted")
+	}
+}
+
+func TestPlanStart(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	p, err := PlanStart(State{}, 0, now)
+	if err != nil || p.FromOldest || !p.Since.Equal(now) || p.Bookmark != "" {
+		t.Fatalf("fresh: %+v %v", p, err)
+	}
+	p, _ = PlanStart(State{}, 30*24*time.Hour, now)
+	if !p.FromOldest || !p.Since.Equal(now.AddDate(0, 0, -30)) {
+		t.Fatalf("backfill: %+v", p)
+	}
+	since := now.Add(-time.Hour)
+	p, _ = PlanStart(State{Since: since}, 30*24*time.Hour, now)
+	if !p.FromOldest || !p.Since.Equal(since) {
+		t.Fatalf("restart before any event keeps its start, not a new backfill: %+v", p)
+	}
+	bm := BookmarkXML(map[string]uint64{"System": 42}, "System")
+	p, _ = PlanStart(State{Bookmark: bm, Since: since}, time.Hour, now)
+	if p.Bookmark != bm || p.Positions["System"] != 42 || !p.Since.Equal(since) {
+		t.Fatalf("resume: %+v", p)
+	}
+	if _, err := PlanStart(State{Bookmark: "<x"}, 0, now); err == nil {
+		t.Fatal("bad bookmark accepted")
+	}
+}

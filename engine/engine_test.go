@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -516,5 +517,71 @@ func TestSharedSetConcurrentEngines(t *testing.T) {
 		if got := <-done; got != want {
 			t.Fatal("concurrent engines disagree")
 		}
+	}
+}
+
+func TestDistinctWindowBoundaryAndManyGroups(t *testing.T) {
+	set := ruleSet(t, distinctRule)
+	// Third distinct value exactly one day after the first: inclusive.
+	fs := run(t, set, Options{},
+		ev("TermService", 1003, 0, "H", "A"), ev("TermService", 1003, time.Hour, "H", "B"), ev("TermService", 1003, 24*time.Hour, "H", "C"))
+	if len(fs) != 1 || fs[0].Count != 3 {
+		t.Fatalf("inclusive boundary: %+v", fs)
+	}
+	fs = run(t, set, Options{},
+		ev("TermService", 1003, 0, "H", "A"), ev("TermService", 1003, time.Hour, "H", "B"), ev("TermService", 1003, 24*time.Hour+time.Second, "H", "C"))
+	if len(fs) != 0 {
+		t.Fatalf("beyond window: %+v", fs)
+	}
+	// 3000 hosts, each with two clients (never three): nothing fires, and
+	// only hosts active within a day keep state.
+	e := New(set, Options{})
+	for i := 0; i < 3000; i++ {
+		at := time.Duration(i) * time.Minute
+		host := fmt.Sprintf("H%d", i)
+		e.Feed(ev("TermService", 1003, at, host, "A"))
+		e.Feed(ev("TermService", 1003, at, host, "B"))
+	}
+	if n := len(e.rules[0].groups); n > 2*24*60 {
+		t.Fatalf("%d hosts held", n)
+	}
+	if fs := e.Finish(); len(fs) != 0 {
+		t.Fatalf("fired: %d", len(fs))
+	}
+}
+
+func TestSequenceManyGroupsAndReorderedFeed(t *testing.T) {
+	set := ruleSet(t, strings.Replace(seqRule, `confidence = 0.9`, "confidence = 0.9\ngroup_by = { host = \"Computer\" }", 1))
+	ls := "Microsoft-Windows-TerminalServices-Licensing"
+	var evs []*evtx.Event
+	for i := 0; i < 2000; i++ {
+		h := fmt.Sprintf("H%d", i)
+		at := time.Duration(i) * time.Minute
+		evs = append(evs, ev(ls, 3, at, h), ev(rcm, 1028, at+time.Minute, h, "A"))
+		if i%4 == 0 { // only every fourth host completes the sequence
+			evs = append(evs, ev(rcm, 1028, at+2*time.Minute, h, "B"))
+		}
+	}
+	want := run(t, set, Options{}, evs...)
+	if len(want) != 500 {
+		t.Fatalf("%d findings, want 500", len(want))
+	}
+	// Swap neighbours: two files interleaved slightly out of order.
+	for i := 0; i+1 < len(evs); i += 2 {
+		evs[i], evs[i+1] = evs[i+1], evs[i]
+	}
+	if got := run(t, set, Options{}, evs...); js(t, got) != js(t, want) {
+		t.Fatal("reordered feed changed the findings")
+	}
+}
+
+func TestAbsenceAnswerFedBeforeItsStart(t *testing.T) {
+	set := ruleSet(t, absenceRule)
+	ls := "Microsoft-Windows-TerminalServices-Licensing"
+	// The start (0) was written to a file read after the stop's file: the
+	// reorder buffer puts the stop first, so the start answers it.
+	fs := run(t, set, Options{}, ev(ls, 0, 5*time.Minute, "LS1"), ev(ls, 3, 0, "LS1"), ev("Service Control Manager", 7036, 2*time.Hour, "X"))
+	if len(fs) != 0 {
+		t.Fatalf("reordered answer ignored: %+v", fs)
 	}
 }

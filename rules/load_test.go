@@ -2,6 +2,8 @@ package rules
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -44,5 +46,22 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 	}
 	if len(ps) != len(want) {
 		t.Errorf("%d problems, want %d:\n%s", len(ps), len(want), msg)
+	}
+}
+
+func TestClassProblems(t *testing.T) {
+	dir := t.TempDir()
+	p := dir + "/c.toml"
+	os.WriteFile(p, []byte("[[class]]\nname = \"a\"\nevents = []\n\n[[class]]\nname = \"a\"\nevents = [{ id = 3 }]\n[[class]]\nname = \"bad name\"\nevents = [{ provider = \"X\", id = 1 }]\n"), 0o644)
+	_, err := Load(p)
+	msg := fmt.Sprint(err)
+	for _, w := range []string{
+		"c.toml:1: class a: class lists no events",
+		"c.toml:5: class a: duplicate class name (first defined at " + p + ":1)",
+		`c.toml:8: class bad name: class name "bad name" must be an identifier`,
+	} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("missing %q in\n%s", w, msg)
+		}
 	}
 }

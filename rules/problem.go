@@ -10,7 +10,7 @@ import (
 type Problem struct {
 	File string `json:"file"`
 	Line int    `json:"line"` // 0 when unknown
-	Rule string `json:"rule"` // rule id (or class name), "" for file-level problems
+	Rule string `json:"rule"` // rule id, or "class NAME" for a class, "" for file-level problems
 	Msg  string `json:"message"`
 }
 
@@ -21,7 +21,10 @@ func (p Problem) String() string {
 		fmt.Fprintf(&b, ":%d", p.Line)
 	}
 	b.WriteString(": ")
-	if p.Rule != "" {
+	switch {
+	case strings.HasPrefix(p.Rule, "class "):
+		fmt.Fprintf(&b, "%s: ", p.Rule)
+	case p.Rule != "":
 		fmt.Fprintf(&b, "rule %s: ", p.Rule)
 	}
 	b.WriteString(p.Msg)

@@ -42,6 +42,7 @@ type scanOptions struct {
 
 	Stdin io.Reader        // for "-"; nil = os.Stdin
 	Clock func() time.Time // wall clock for suppression expiry; nil = time.Now
+	KB    *kb.Base         // knowledge base; nil = the embedded one
 }
 
 const scanLong = `Scan event logs and diagnose Remote Desktop licensing problems.
@@ -145,9 +146,11 @@ func buildReport(ctx context.Context, o scanOptions, stderr io.Writer) (*report.
 	if err != nil {
 		return nil, err
 	}
-	base, err := kb.Load()
-	if err != nil {
-		return nil, fmt.Errorf("knowledge base: %w", err)
+	base := o.KB
+	if base == nil {
+		if base, err = kb.Load(); err != nil {
+			return nil, fmt.Errorf("knowledge base: %w", err)
+		}
 	}
 	var sup *suppress.File
 	if o.Suppress != "" {

@@ -67,12 +67,14 @@ func WriteText(w io.Writer, r *Report, colour bool) error {
 	p := newPalette(colour)
 	tw := &errWriter{w: w}
 	tw.printf("%s\n", summaryLine(r, p))
-	writeInputProblems(tw, r, p)
 	for _, it := range r.Findings {
 		tw.printf("\n")
 		writeTextFinding(tw, it, r, p)
 	}
 	writeSuppressions(tw, r, p)
+	// Input problems come last: the summary line already counts them, and
+	// a person reads the diagnosis first.
+	writeInputProblems(tw, r, p)
 	return tw.err
 }
 
@@ -93,6 +95,9 @@ func summaryLine(r *Report, p palette) string {
 	if s.DamagedRecords > 0 || s.DamagedChunks > 0 {
 		b.WriteString(p.warn.Sprintf(" (%d damaged records, %d damaged chunks)", s.DamagedRecords, s.DamagedChunks))
 	}
+	if n := len(s.Unreadable); n > 0 {
+		b.WriteString(p.warn.Sprintf("; %s unreadable", plural(n, "input")))
+	}
 	fmt.Fprintf(&b, "; %s reached the rules, %d matched", plural(s.Matched, "event"), r.Engine.Matched)
 	if len(r.Suppressed) > 0 {
 		fmt.Fprintf(&b, "; %d suppressed", len(r.Suppressed))
@@ -102,6 +107,9 @@ func summaryLine(r *Report, p palette) string {
 }
 
 func writeInputProblems(w *errWriter, r *Report, p palette) {
+	if len(r.Stats.Unreadable)+len(r.Stats.Damages) > 0 {
+		w.printf("\n")
+	}
 	for _, u := range r.Stats.Unreadable {
 		w.printf("%s %s: %s\n", p.warn.Sprint("unreadable:"), u.File, u.Reason)
 	}

@@ -19,17 +19,18 @@ import (
 var t0 = time.Date(2006, 3, 14, 9, 30, 0, 0, time.UTC)
 
 // termService returns n TermService-era records: grace-period countdown
-// warnings and their expiry, with a varying payload size.
+// warnings (1009, naming the expiry date) and the expiry itself (1008), with
+// a varying payload size.
 func termService(n int) []evtenc.Record {
 	var recs []evtenc.Record
 	for i := 0; i < n; i++ {
 		r := evtenc.Record{
 			Time:     t0.Add(time.Duration(i) * time.Hour),
-			EventID:  0x800003EF, // 1007, warning qualifiers 0x8000
+			EventID:  0x800003F1, // 1009 with warning qualifiers 0x8000
 			Type:     evtenc.Warning,
 			Source:   "TermService",
 			Computer: "TS2003",
-			Strings:  []string{fmt.Sprintf("%d", 14-i%14), strings.Repeat("x", i%7)},
+			Strings:  []string{fmt.Sprintf("3/%d/2006", 14+i%14), strings.Repeat("x", i%7)},
 		}
 		if i%5 == 4 {
 			r.EventID, r.Type = 0xC00003F0, evtenc.Error // 1008

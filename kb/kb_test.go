@@ -1,6 +1,7 @@
 package kb
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -91,6 +92,38 @@ func TestRulesAndArticlesMeet(t *testing.T) {
 	for _, a := range b.All() {
 		if !used[a.ID] {
 			t.Errorf("article %s is diagnosed by no rule", a.ID)
+		}
+	}
+}
+
+// A boost that reads a fact no rule of that diagnosis computes can never
+// fire: catch the typo or the dropped fact.
+func TestBoostFactsAreComputedByRules(t *testing.T) {
+	set, err := rules.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	facts := map[string]map[string]bool{}
+	for _, r := range set.Rules {
+		diag := r.Diagnosis
+		if diag == "" {
+			diag = r.ID
+		}
+		if facts[diag] == nil {
+			facts[diag] = map[string]bool{}
+		}
+		for name := range r.Rule.Facts {
+			facts[diag][name] = true
+		}
+	}
+	re := regexp.MustCompile(`Facts\.(\w+)`)
+	for _, a := range load(t).All() {
+		for _, s := range a.Steps {
+			for _, m := range re.FindAllStringSubmatch(s.Boost, -1) {
+				if !facts[a.ID][m[1]] {
+					t.Errorf("%s/%s: boost reads Facts.%s, which no %s rule computes", a.ID, s.ID, m[1], a.ID)
+				}
+			}
 		}
 	}
 }

@@ -3,10 +3,8 @@ package kb
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
 	"testing"
 
 	"github.com/tsdiag/tsdiag/engine"
@@ -55,54 +53,12 @@ func scanFiles(t *testing.T, set *rules.Set, paths ...string) ([]engine.Finding,
 	t.Helper()
 	en := engine.New(set, engine.Options{})
 	st, err := source.Walk(paths, source.Options{Filter: set.Filter()}, en.Feed)
-	if decoderMissing(err, st) {
-		return scanViaXML(t, set, paths)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(st.Unreadable) > 0 {
 		t.Fatalf("unreadable inputs: %+v", st.Unreadable)
 	}
-	return en.Finish(), st
-}
-
-// decoderMissing reports the interim state where source.Walk cannot decode
-// EVTX yet (issue 2 in progress).
-func decoderMissing(err error, st evtx.Stats) bool {
-	if err != nil && strings.Contains(err.Error(), "not built yet") {
-		return true
-	}
-	for _, u := range st.Unreadable {
-		if strings.Contains(u.Reason, "not built yet") {
-			return true
-		}
-	}
-	return false
-}
-
-// scanViaXML is the fallback while our EVTX decoder is missing: the same
-// bytes rendered to XML by libevtx's evtxexport (or python-evtx), read by our
-// XML export reader. It still proves the files and rules end to end.
-func scanViaXML(t *testing.T, set *rules.Set, paths []string) ([]engine.Finding, evtx.Stats) {
-	t.Helper()
-	var xmls []string
-	for i, p := range paths {
-		x := filepath.Join(t.TempDir(), fmt.Sprintf("%d.xml", i))
-		if err := os.WriteFile(x, foreignXML(t, p), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		xmls = append(xmls, x)
-	}
-	en := engine.New(set, engine.Options{})
-	st, err := source.Walk(xmls, source.Options{Filter: set.Filter()}, en.Feed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(st.Unreadable) > 0 {
-		t.Fatalf("unreadable XML: %+v", st.Unreadable)
-	}
-	t.Logf("EVTX decoder not built yet: decoded through evtxexport/python-evtx XML")
 	return en.Finish(), st
 }
 
@@ -151,34 +107,4 @@ func TestCorpusHasNoLicensingFindings(t *testing.T) {
 			}
 		})
 	}
-}
-
-// foreignXML renders an EVTX file as an XML export with both libevtx's
-// evtxexport and python-evtx and keeps the one that rendered more events
-// (each tool has records it cannot render). Skips when neither can read it.
-func foreignXML(t *testing.T, path string) []byte {
-	t.Helper()
-	var best []byte
-	bestN := 0
-	if tool, err := exec.LookPath("evtxexport"); err == nil {
-		out, _ := exec.Command(tool, "-f", "xml", path).Output()
-		body := string(out)
-		if i := strings.Index(body, "<Event"); i >= 0 {
-			best, bestN = []byte("<Events>\n"+body[i:]+"</Events>\n"), strings.Count(body, "</Event>")
-		}
-	}
-	// python-evtx is slow (minutes on the corpus' large Security logs):
-	// consult it for small files or when evtxexport rendered nothing.
-	fi, _ := os.Stat(path)
-	small := fi != nil && fi.Size() <= 1<<20
-	if tool, err := exec.LookPath("evtx_dump.py"); err == nil && (small || bestN == 0) {
-		out, err := exec.Command(tool, path).Output()
-		if n := strings.Count(string(out), "</Event>"); err == nil && n > bestN {
-			best, bestN = out, n
-		}
-	}
-	if bestN == 0 {
-		t.Skipf("EVTX decoder not built yet and neither evtxexport nor evtx_dump.py could render %s", filepath.Base(path))
-	}
-	return best
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
 	"time"
 
@@ -73,7 +74,10 @@ func newScanCmd() *cobra.Command {
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Inputs = args
-			code, err := scanPaths(c.Context(), o, c.OutOrStdout(), c.ErrOrStderr())
+			// Ctrl-C stops the walk between events; the report is not written.
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+			defer stop()
+			code, err := scanPaths(ctx, o, c.OutOrStdout(), c.ErrOrStderr())
 			if err != nil || code != exitOK {
 				return withCode(code, err)
 			}

@@ -8,6 +8,11 @@ import (
 	"github.com/tsdiag/tsdiag/kb"
 )
 
+// MarkdownDetailed is how many findings get a full section in markdown:
+// ticket systems and pull-request comments cap a comment's size (GitHub at
+// 65,536 characters), and the table lists every finding anyway.
+const MarkdownDetailed = 10
+
 // WriteMarkdown renders a report for a ticket or a pull-request comment:
 // a verdict line, a findings table, then per finding its timeline, evidence
 // (folded) and numbered steps with commands in code blocks.
@@ -29,7 +34,11 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 		ew.printf("\n")
 	}
-	for _, it := range r.Findings {
+	for i, it := range r.Findings {
+		if i == MarkdownDetailed {
+			ew.printf("_%d more findings are in the table above; `--format html` or `--format json` has every detail._\n\n", len(r.Findings)-i)
+			break
+		}
 		writeMarkdownFinding(ew, it)
 	}
 	writeMarkdownSuppressions(ew, r)

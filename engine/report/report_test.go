@@ -229,3 +229,21 @@ func TestHTMLEscapesLogText(t *testing.T) {
 		t.Fatal("log text reached the page unescaped")
 	}
 }
+
+func TestMarkdownCapsDetailedSections(t *testing.T) {
+	r := sampleReport()
+	for len(r.Findings) < MarkdownDetailed+3 {
+		r.Findings = append(r.Findings, r.Findings[0])
+	}
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if n := strings.Count(out, "\n### "); n != MarkdownDetailed {
+		t.Errorf("%d detailed sections, want %d", n, MarkdownDetailed)
+	}
+	if !strings.Contains(out, "_3 more findings are in the table above") || strings.Count(out, "\n| ") < MarkdownDetailed+3 {
+		t.Errorf("table or note missing:\n%s", out)
+	}
+}

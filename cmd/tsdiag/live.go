@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -144,28 +146,51 @@ func liveQuery(set *rules.Set, channels []string) live.Query {
 	return q
 }
 
-// follower feeds batches from a live source into the engine and prints the
+// follower feeds batches from a source into the engine and prints the
 // findings that changed.
+//
+// A live subscription delivers each channel's history in turn, so one
+// channel's events can arrive hours before another's older ones. Live
+// batches are therefore held until the source says it has caught up (an
+// empty batch), then fed in time order; watch batches are already in time
+// order and are fed at once.
 type follower struct {
 	eng    *engine.Engine
 	filter evtx.Filter
 	pr     *findingPrinter
-	// wall makes the engine's clock follow the wall clock (a live server:
-	// absence deadlines pass and days left shrink without new events).
-	wall   func() time.Time
-	events int
+	// wall makes the engine's clock follow the wall clock at each catch-up
+	// (a live server: absence deadlines pass and days left shrink without
+	// new events); nil for watch, whose clock is the newest event.
+	wall    func() time.Time
+	pending []*evtx.Event
+	events  int
 }
+
+// maxPending bounds the events held while a live backfill catches up.
+const maxPending = 200000
 
 func (f *follower) batch(events []*evtx.Event) error {
 	for _, ev := range events {
-		if f.filter != nil && !f.filter(ev.Provider, ev.EventID) {
-			continue
+		if f.filter == nil || f.filter(ev.Provider, ev.EventID) {
+			f.pending = append(f.pending, ev)
 		}
+	}
+	if f.wall != nil && len(events) > 0 && len(f.pending) < maxPending {
+		return nil
+	}
+	return f.flush()
+}
+
+// flush feeds what is held, in time order, and prints what changed.
+func (f *follower) flush() error {
+	sort.SliceStable(f.pending, func(i, j int) bool { return f.pending[i].TimeCreated.Before(f.pending[j].TimeCreated) })
+	for _, ev := range f.pending {
 		f.events++
 		if err := f.eng.Feed(ev); err != nil {
 			return err
 		}
 	}
+	f.pending = nil
 	var at time.Time
 	if f.wall != nil {
 		at = f.wall()
@@ -192,8 +217,17 @@ func findingKey(f engine.Finding) string {
 	return f.Rule + "\x00" + engine.GroupString(f.Group) + "\x00" + f.Host
 }
 
+// findingSig is what makes a finding "changed". Numeric facts count in
+// whole units, so a countdown re-prints once a day, not on every batch.
 func findingSig(f engine.Finding) string {
-	facts, _ := json.Marshal(f.Facts)
+	rounded := make(map[string]any, len(f.Facts))
+	for k, v := range f.Facts {
+		if x, ok := v.(float64); ok {
+			v = math.Round(x)
+		}
+		rounded[k] = v
+	}
+	facts, _ := json.Marshal(rounded)
 	return fmt.Sprintf("%s|%d|%s|%s", f.Severity, f.Count, f.LastSeen.UTC().Format(time.RFC3339Nano), facts)
 }
 
@@ -259,7 +293,10 @@ func (p *findingPrinter) json(v any) error {
 func findingLine(f engine.Finding, change string, now time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %-7s %-8s %s", now.UTC().Format(time.RFC3339), strings.ToUpper(change), f.Severity, f.ID)
-	if f.Host != "" {
+	if f.Rule != f.ID {
+		fmt.Fprintf(&b, " [%s]", f.Rule)
+	}
+	if f.Host != "" && !hasValue(f.Group, f.Host) {
 		fmt.Fprintf(&b, " host=%s", f.Host)
 	}
 	if g := engine.GroupString(f.Group); g != "" {
@@ -272,10 +309,31 @@ func findingLine(f engine.Finding, change string, now time.Time) string {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(&b, " %s=%v", k, f.Facts[k])
+		fmt.Fprintf(&b, " %s=%s", k, factText(f.Facts[k]))
 	}
 	fmt.Fprintf(&b, " — %s", f.Title)
 	return b.String()
+}
+
+func hasValue(m map[string]string, v string) bool {
+	for _, x := range m {
+		if strings.EqualFold(x, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// factText shows numbers with at most one decimal (days left 4.0 not
+// 4.0326388888888889) and times in RFC 3339.
+func factText(v any) string {
+	switch x := v.(type) {
+	case float64:
+		return strconv.FormatFloat(math.Round(x*10)/10, 'f', -1, 64)
+	case time.Time:
+		return x.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprint(v)
 }
 
 // configLine summarizes the licensing configuration on one line.

@@ -92,6 +92,9 @@ func liveLoop(ctx context.Context, o liveOptions, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stderr, "tsdiag: live: %d channels, events since %s, state %s\n",
 		len(opts.Query.Channels), plan.Since.Format(time.RFC3339), o.State)
 	err = live.Run(ctx, opts, st, plan, fol.batch)
+	if ferr := fol.flush(); err == nil {
+		err = ferr
+	}
 	fmt.Fprintf(stderr, "tsdiag: live: stopped after %d events (%d could not be decoded)\n", fol.events, skipped)
 	if err != nil {
 		return withCode(exitError, err)

@@ -37,7 +37,9 @@ func (o Options) withDefaults() Options {
 // Handler receives each batch of new events in delivery order. The batch is
 // acknowledged (the bookmark saved past it) only when Handler returns nil,
 // so an event is handled at least once; the de-duplication by record id
-// makes it exactly once across restarts. An empty batch is a clock tick.
+// makes it exactly once across restarts. An empty batch says the
+// subscription has caught up with everything waiting (after each burst, and
+// once a Tick when idle).
 type Handler func(events []*evtx.Event) error
 
 // Plan decides how a subscription starts from saved state: after the

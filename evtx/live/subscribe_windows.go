@@ -85,7 +85,7 @@ func evtNext(sub evtHandle, hs []evtHandle) (int, error) {
 	var n uint32
 	r, _, err := procEvtNext.Call(uintptr(sub), uintptr(len(hs)), uintptr(unsafe.Pointer(&hs[0])), 0, 0, uintptr(unsafe.Pointer(&n)))
 	if r == 0 {
-		if errors.Is(err, errNoMoreItems) {
+		if errors.Is(err, errNoMoreItems) || errors.Is(err, windows.ERROR_TIMEOUT) {
 			return 0, nil
 		}
 		return 0, fmt.Errorf("EvtNext: %w", err)
@@ -112,6 +112,9 @@ func evtRender(h evtHandle, flags uint32) (string, error) {
 // last acknowledged batch's bookmark is on disk) or an error occurs.
 func Run(ctx context.Context, opts Options, st State, plan Plan, h Handler) error {
 	opts = opts.withDefaults()
+	if err := wevtapi.Load(); err != nil {
+		return fmt.Errorf("the event log API (wevtapi.dll) is not available: %w", err)
+	}
 	opts.Query.Since = plan.Since
 	query, err := opts.Query.XML()
 	if err != nil {
@@ -136,6 +139,9 @@ func Run(ctx context.Context, opts Options, st State, plan Plan, h Handler) erro
 		flags = evtSubscribeStartAtOldestRecord
 	}
 	sub, err := evtSubscribe(signal, query, from, flags|evtSubscribeTolerateQueryErrors)
+	if errors.Is(err, windows.ERROR_ACCESS_DENIED) {
+		return fmt.Errorf("%w (run as Administrator or as a member of Event Log Readers)", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -174,7 +180,11 @@ func (s *subscription) loop(ctx context.Context, signal windows.Handle) error {
 			return err
 		}
 		if got {
+			// Caught up with what was waiting: tell the handler.
 			s.idle = time.Now()
+			if err := s.h(nil); err != nil {
+				return err
+			}
 		} else if time.Since(s.idle) >= s.opts.Tick {
 			s.idle = time.Now()
 			if err := s.h(nil); err != nil {

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tsdiag/tsdiag/engine"
+	"github.com/tsdiag/tsdiag/evtx"
+	"github.com/tsdiag/tsdiag/evtx/live"
+	"github.com/tsdiag/tsdiag/rules"
+)
+
+// A live subscription delivers one channel's history before another's; the
+// follower must hold batches until the source has caught up and then feed
+// them in time order, or correlations would see the older events as late.
+func TestLiveFollowerHoldsUntilCaughtUp(t *testing.T) {
+	set, err := rules.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	wall := time.Date(2024, 3, 10, 0, 0, 0, 0, time.UTC)
+	fol := &follower{eng: engine.New(set, engine.Options{}), filter: set.Filter(), pr: newFindingPrinter(&out, "text", nil),
+		wall: func() time.Time { return wall }}
+	mk := func(channel string, id uint16, day int, params ...string) *evtx.Event {
+		return &evtx.Event{Provider: rcmProvider, EventID: id, Channel: channel, Computer: "RDSH01",
+			TimeCreated: time.Date(2024, 3, 1+day, 3, 0, 0, 0, time.UTC), Params: params}
+	}
+	// "Admin" history arrives first and is newer than the "System" history.
+	if err := fol.batch([]*evtx.Event{mk("Admin", 50280, 6), mk("Admin", 50280, 7)}); err != nil {
+		t.Fatal(err)
+	}
+	if out.Len() != 0 {
+		t.Fatalf("printed before catching up:\n%s", out.String())
+	}
+	var sys []*evtx.Event
+	for d := 1; d <= 5; d++ {
+		sys = append(sys, mk("System", 50281, d, "3/6/2024"))
+	}
+	if err := fol.batch(sys); err != nil {
+		t.Fatal(err)
+	}
+	if err := fol.batch(nil); err != nil { // caught up
+		t.Fatal(err)
+	}
+	if st := fol.eng.Stats(); st.Late != 0 || fol.events != 7 {
+		t.Fatalf("late %d, fed %d", st.Late, fol.events)
+	}
+	text := out.String()
+	for _, want := range []string{"grace-period-expiring host=RDSH01 count=5", "grace-period-expired [grace-period-expired.after-countdown]", "grace-period-expired host=RDSH01 count=2"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %q in:\n%s", want, text)
+		}
+	}
+}
+
+func TestLiveQueryFromBuiltinRules(t *testing.T) {
+	set, err := rules.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := liveQuery(set, nil)
+	x, err := q.XML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q.Channels) != len(live.Channels) || strings.Count(x, "<Select ") != len(live.Channels) {
+		t.Fatalf("channels: %v", q.Channels)
+	}
+	for _, r := range set.Selects() {
+		if !strings.Contains(x, "Provider[@Name='"+r.Provider+"']") {
+			t.Errorf("provider %s missing from the query", r.Provider)
+		}
+	}
+	if !strings.Contains(x, "EventID=50280") && !strings.Contains(x, "EventID&gt;=50280") {
+		t.Errorf("grace expiry id missing:\n%s", x)
+	}
+}

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"container/heap"
 	"errors"
 	"strings"
 	"time"
@@ -109,10 +108,10 @@ func (e *Engine) Feed(ev *evtx.Event) error {
 	// (absence deadlines, the end-of-stream reference).
 	if e.lookup(ev) != nil {
 		e.seq++
-		heap.Push(&e.buf, queued{ev: ev, seq: e.seq})
+		e.buf.push(queued{ev: ev, seq: e.seq})
 	}
 	for len(e.buf) > 0 && (len(e.buf) > e.opts.MaxBuffer || e.newest.Sub(e.buf[0].ev.TimeCreated) > e.opts.Reorder) {
-		e.process(heap.Pop(&e.buf).(queued).ev)
+		e.process(e.buf.pop().ev)
 	}
 	e.advance(e.safeTime())
 	return nil
@@ -231,7 +230,7 @@ func (e *Engine) reference(at time.Time) time.Time {
 
 func (e *Engine) flush() {
 	for len(e.buf) > 0 {
-		e.process(heap.Pop(&e.buf).(queued).ev)
+		e.process(e.buf.pop().ev)
 	}
 }
 
@@ -252,22 +251,52 @@ type queued struct {
 	seq uint64
 }
 
+// eventHeap is a binary min-heap by (time, seq), written out rather than
+// using container/heap so pushing and popping do not box every event.
 type eventHeap []queued
 
-func (h eventHeap) Len() int { return len(h) }
-func (h eventHeap) Less(i, j int) bool {
+func (h eventHeap) less(i, j int) bool {
 	ti, tj := h[i].ev.TimeCreated, h[j].ev.TimeCreated
 	if !ti.Equal(tj) {
 		return ti.Before(tj)
 	}
 	return h[i].seq < h[j].seq
 }
-func (h eventHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *eventHeap) Push(x any)   { *h = append(*h, x.(queued)) }
-func (h *eventHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	old[len(old)-1] = queued{}
-	*h = old[:len(old)-1]
-	return x
+
+func (h *eventHeap) push(q queued) {
+	*h = append(*h, q)
+	a := *h
+	for i := len(a) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !a.less(i, p) {
+			break
+		}
+		a[i], a[p] = a[p], a[i]
+		i = p
+	}
+}
+
+func (h *eventHeap) pop() queued {
+	a := *h
+	top := a[0]
+	n := len(a) - 1
+	a[0] = a[n]
+	a[n] = queued{}
+	a = a[:n]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && a.less(l, m) {
+			m = l
+		}
+		if r < n && a.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		a[i], a[m] = a[m], a[i]
+		i = m
+	}
+	*h = a
+	return top
 }

@@ -114,16 +114,25 @@ func (rs *ruleState) match(m *rules.Matcher) bool {
 // failed (the event cannot be attributed).
 func (rs *ruleState) group(ev *evtx.Event) (string, *groupState) {
 	gb := rs.rule.GroupBy
-	vals := make([]string, len(gb))
-	for i, g := range gb {
+	var buf [4]string
+	vals := buf[:0]
+	if len(gb) > len(buf) {
+		vals = make([]string, 0, len(gb))
+	}
+	for _, g := range gb {
 		v, err := g.Prog.String(rs.e.env)
 		if err != nil {
 			rs.e.evalError(err)
 			return "", nil
 		}
-		vals[i] = clip(v) // a group value is a name; a huge one must not pin memory per group
+		vals = append(vals, clip(v)) // a group value is a name; a huge one must not pin memory per group
 	}
-	key := strings.Join(vals, "\x1f")
+	key := ""
+	if len(vals) == 1 {
+		key = vals[0]
+	} else {
+		key = strings.Join(vals, "\x1f")
+	}
 	g := rs.groups[key]
 	if g == nil {
 		g = &groupState{labels: map[string]string{}}
@@ -243,7 +252,12 @@ func sortedKeys[V any](m map[string]V) []string {
 // one step.
 func (rs *ruleState) feedSequence(ev *evtx.Event) bool {
 	steps := rs.rule.Steps
-	hits := make([]bool, len(steps))
+	var buf [8]bool
+	hits := buf[:0]
+	if len(steps) > len(buf) {
+		hits = make([]bool, 0, len(steps))
+	}
+	hits = hits[:len(steps)]
 	any := false
 	for i := range steps {
 		hits[i] = rs.match(&steps[i])

@@ -331,3 +331,26 @@ func SZ(s string) Value { return Value{Type: TypeSZ, Data: encodeUTF16(s + "\x00
 func MultiSZ(ss ...string) Value {
 	return Value{Type: TypeMultiSZ, Data: encodeUTF16(strings.Join(ss, "\x00") + "\x00\x00")}
 }
+
+// Flat is the configuration as plain key/value text, the shape a rule
+// environment or a report table can take: mode, licensing_mode,
+// license_servers (comma-separated), default_license_server,
+// grace_period_key ("true"/"false") and grace_days_left; keys with no value
+// are left out.
+func (c *Config) Flat() map[string]string {
+	m := map[string]string{"grace_period_key": strconv.FormatBool(c.GracePeriodKey)}
+	if c.Mode != "" {
+		m["mode"] = c.Mode
+		m["licensing_mode"] = strconv.Itoa(*c.LicensingMode)
+	}
+	if len(c.LicenseServers) > 0 {
+		m["license_servers"] = strings.Join(c.LicenseServers, ",")
+	}
+	if c.DefaultLicenseServer != "" {
+		m["default_license_server"] = c.DefaultLicenseServer
+	}
+	if c.GraceDaysLeft != nil {
+		m["grace_days_left"] = strconv.Itoa(*c.GraceDaysLeft)
+	}
+	return m
+}

@@ -257,6 +257,14 @@ func TestConfigJSON(t *testing.T) {
 	}
 	c := Read(f, "rcm.reg")
 	c.SetGraceDays(12, "test")
+	flat := c.Flat()
+	if flat["mode"] != "per-user" || flat["licensing_mode"] != "4" || flat["license_servers"] != "ls01.corp.example.com,ls02.corp.example.com" ||
+		flat["default_license_server"] != "OLDLS" || flat["grace_period_key"] != "true" || flat["grace_days_left"] != "12" || len(flat) != 6 {
+		t.Fatalf("Flat = %v", flat)
+	}
+	if (&Config{}).Flat()["grace_period_key"] != "false" || len((&Config{}).Flat()) != 1 {
+		t.Fatal("empty Flat")
+	}
 	b, err := json.Marshal(c)
 	if err != nil {
 		t.Fatal(err)

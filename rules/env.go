@@ -153,5 +153,3 @@ func (c classIndex) has(class, provider string, id int) bool {
 	_, ok := c[class][refOf(provider, id)]
 	return ok
 }
-
-func toLower(s string) string { return strings.ToLower(s) }

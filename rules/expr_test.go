@@ -267,3 +267,20 @@ func TestBuiltinLoads(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkFilter(b *testing.B) {
+	set, err := Builtin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := set.Filter()
+	recs := []struct {
+		p  string
+		id uint16
+	}{{"Microsoft-Windows-Kernel-General", 16}, {"Service Control Manager", 7036}, {"Microsoft-Windows-TerminalServices-RemoteConnectionManager", 1128}, {"TermService", 1009}}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		r := recs[i%len(recs)]
+		f(r.p, r.id)
+	}
+}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strings"
 	"regexp"
 	"sort"
 	"time"
@@ -141,33 +142,22 @@ func (s *Set) Selects() []EventRef {
 }
 
 // Filter is the decoder predicate for this set: true only for records some
-// rule can match. Provider names compare case-insensitively.
+// rule can match. The event id is checked first (most records stop there);
+// providers compare case-insensitively without allocating, since the
+// decoder asks for every record of every input.
 func (s *Set) Filter() evtx.Filter {
-	ids := map[uint16]map[string]struct{}{}
+	ids := map[uint16][]string{}
 	for _, e := range s.Selects() {
-		if ids[e.ID] == nil {
-			ids[e.ID] = map[string]struct{}{}
-		}
-		ids[e.ID][e.Provider] = struct{}{}
+		ids[e.ID] = append(ids[e.ID], e.Provider)
 	}
 	return func(provider string, id uint16) bool {
-		provs, ok := ids[id]
-		if !ok {
-			return false
+		for _, p := range ids[id] {
+			if strings.EqualFold(provider, p) {
+				return true
+			}
 		}
-		_, ok = provs[lowerASCII(provider)]
-		return ok
+		return false
 	}
-}
-
-// lowerASCII avoids an allocation for names that are already lower case.
-func lowerASCII(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
-			return toLower(s)
-		}
-	}
-	return s
 }
 
 var idRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)

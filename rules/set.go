@@ -2,9 +2,9 @@ package rules
 
 import (
 	"fmt"
-	"strings"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/tsdiag/tsdiag/evtx"

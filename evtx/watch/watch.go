@@ -28,7 +28,8 @@ import (
 // accepts; damage is reported in the stats, not as an error.
 type DecodeFunc func(path string, filter evtx.Filter, fn func(*evtx.Event) error) (evtx.Stats, error)
 
-// DecodeEVTX is the project's streaming EVTX decoder.
+// DecodeEVTX is the project's streaming EVTX decoder, sequential: on a 20 MB
+// log it measured faster than the parallel mode (BenchmarkPollChanged).
 func DecodeEVTX(path string, filter evtx.Filter, fn func(*evtx.Event) error) (evtx.Stats, error) {
 	return evtx.DecodeFile(path, evtx.Options{Filter: filter}, fn)
 }

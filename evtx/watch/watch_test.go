@@ -51,7 +51,7 @@ func serverLog(host string, noise, days int, firstID uint64, t0 time.Time) []wri
 	return recs
 }
 
-func encode(t *testing.T, recs []writer.Record) []byte {
+func encode(t testing.TB, recs []writer.Record) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	w := writer.New(&b)

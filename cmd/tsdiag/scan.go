@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"time"
 
@@ -39,6 +40,7 @@ type scanOptions struct {
 	Until     string
 	Now       string // reference time for countdowns; "" = newest event
 	KeepGoing bool   // unreadable inputs do not make the exit code 2
+	Separate  bool   // diagnose each PATH on its own (one case per bundle)
 	Color     string // auto, always, never
 
 	Stdin io.Reader        // for "-"; nil = os.Stdin
@@ -95,6 +97,7 @@ func newScanCmd() *cobra.Command {
 	f.StringVar(&o.Until, "until", "", "ignore events after this `TIME`")
 	f.StringVar(&o.Now, "now", "", "reference `TIME` for countdowns such as days left (default: the newest event seen)")
 	f.BoolVar(&o.KeepGoing, "keep-going", false, "report unreadable inputs but do not exit 2 for them")
+	f.BoolVar(&o.Separate, "separate", false, "diagnose each PATH on its own (one support bundle per case): same-named hosts in different PATHs are not merged")
 	f.StringVar(&o.Color, "color", "auto", "colour in text output: auto (terminal and no NO_COLOR), always, never")
 	return cmd
 }
@@ -193,16 +196,72 @@ type scanResult struct {
 	newest   time.Time
 }
 
-// runScan streams every input through the engine.
+// runScan streams the inputs through the engine: all of them as one
+// stream, or with --separate each PATH through its own engine (one case per
+// support bundle: hosts of different customers that share a name are not
+// merged, and each case's countdowns run from its own newest event).
 func runScan(ctx context.Context, o scanOptions, set *rules.Set, win engine.Options, stderr io.Writer) (*scanResult, error) {
+	if !o.Separate {
+		return scanOnce(ctx, o, o.Inputs, set, win, stderr, &scanResult{})
+	}
 	res := &scanResult{}
+	for _, in := range o.Inputs {
+		var err error
+		if _, err = scanOnce(ctx, o, []string{in}, set, win, stderr, res); err != nil {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			// Nothing in this input could be read: the others still count.
+			if len(res.stats.Unreadable) == 0 || res.stats.Unreadable[len(res.stats.Unreadable)-1].File != in {
+				res.stats.Unreadable = append(res.stats.Unreadable, evtx.Damage{File: in, Kind: "file", Reason: err.Error()})
+			}
+		}
+	}
+	if res.stats.Files == 0 {
+		return nil, fmt.Errorf("no input could be read: %s", strings.Join(o.Inputs, ", "))
+	}
+	sortFindings(res.findings)
+	return res, nil
+}
+
+// sortFindings merges the ranked lists of several engines in the engine's
+// own order (score, severity, rule, group), then by the input the evidence
+// came from, so the result never depends on the order of PATHs.
+func sortFindings(fs []engine.Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := &fs[i], &fs[j]
+		if a.Score != b.Score {
+			return a.Score > b.Score
+		}
+		if sa, sb := rules.SeverityRank(a.Severity), rules.SeverityRank(b.Severity); sa != sb {
+			return sa > sb
+		}
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		if ga, gb := engine.GroupString(a.Group), engine.GroupString(b.Group); ga != gb {
+			return ga < gb
+		}
+		return firstFile(a) < firstFile(b)
+	})
+}
+
+func firstFile(f *engine.Finding) string {
+	if len(f.Evidence) == 0 {
+		return ""
+	}
+	return f.Evidence[0].File
+}
+
+// scanOnce runs one engine over inputs and adds what it found to res.
+func scanOnce(ctx context.Context, o scanOptions, inputs []string, set *rules.Set, win engine.Options, stderr io.Writer, res *scanResult) (*scanResult, error) {
 	eng := engine.New(set, win)
 	bar := newProgress(stderr)
 	opts := source.Options{Filter: set.Filter(), Stdin: o.Stdin}
 	if bar != nil {
 		opts.Progress = bar.update
 	}
-	stats, err := source.Walk(o.Inputs, opts, func(ev *evtx.Event) error {
+	stats, err := source.Walk(inputs, opts, func(ev *evtx.Event) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -215,13 +274,24 @@ func runScan(ctx context.Context, o scanOptions, set *rules.Set, win engine.Opti
 		return eng.Feed(ev)
 	})
 	bar.finish()
-	res.stats = stats
+	res.stats.Add(stats)
 	if err != nil {
 		return nil, err
 	}
-	res.findings = eng.Finish()
-	res.engine = eng.Stats()
+	res.findings = append(res.findings, eng.Finish()...)
+	addEngineStats(&res.engine, eng.Stats())
 	return res, nil
+}
+
+func addEngineStats(s *engine.Stats, o engine.Stats) {
+	s.Events += o.Events
+	s.Skipped += o.Skipped
+	s.Matched += o.Matched
+	s.Late += o.Late
+	s.EvalErrors += o.EvalErrors
+	if s.FirstError == "" {
+		s.FirstError = o.FirstError
+	}
 }
 
 func inWindow(t time.Time, w engine.Options) bool {

@@ -235,3 +235,35 @@ func TestEVTXAndXMLExportAgree(t *testing.T) {
 }
 
 func engineGroup(g map[string]string) string { return fmt.Sprint(g) }
+
+// Two customers' bundles with the same host names: one stream merges them
+// into one finding per host; --separate keeps one finding per case, each
+// pointing at its own input.
+func TestSeparateKeepsCasesApart(t *testing.T) {
+	farmDir(t)
+	farm, _ := os.ReadFile("farm.evtx")
+	writeFixtureFile(t, "case-a/System.evtx", string(farm))
+	writeFixtureFile(t, "case-b/System.evtx", string(farm))
+	merged := scanReport(t, scanOptions{Inputs: []string{"case-a", "case-b"}})
+	apart := scanReport(t, scanOptions{Inputs: []string{"case-b", "case-a"}, Separate: true})
+	if len(merged.Findings) != 3 || len(apart.Findings) != 6 {
+		t.Fatalf("merged %v, separate %v", ids(merged), ids(apart))
+	}
+	for i, f := range apart.Findings {
+		want := "case-a/"
+		if i%2 == 1 {
+			want = "case-b/"
+		}
+		for _, e := range f.Evidence {
+			if !strings.HasPrefix(e.File, want) {
+				t.Errorf("finding %d (%s) has evidence from %s, want only %s", i+1, f.ID, e.File, want)
+			}
+		}
+		if f.Rank != i+1 {
+			t.Errorf("rank %d at %d", f.Rank, i+1)
+		}
+	}
+	if apart.Stats.Files != 2 || apart.Stats.Records != 2*len(farmEvents()) {
+		t.Errorf("stats %+v", apart.Stats)
+	}
+}

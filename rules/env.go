@@ -25,6 +25,12 @@ type Event struct {
 	RecordID     int
 	Params       []string
 	Data         map[string]string
+
+	Version   int
+	Keywords  uint64
+	ProcessID int
+	ThreadID  int
+	File      string // input the event came from ("bundle.zip!System.evtx")
 }
 
 // EventOf converts a decoded event into the expression view.
@@ -44,6 +50,11 @@ func EventOf(e *evtx.Event) Event {
 		RecordID:     int(e.RecordID),
 		Params:       e.Params,
 		Data:         e.Data,
+		Version:      int(e.Version),
+		Keywords:     e.Keywords,
+		ProcessID:    int(e.ProcessID),
+		ThreadID:     int(e.ThreadID),
+		File:         e.File,
 	}
 }
 

@@ -56,7 +56,7 @@ func TestParseDuration(t *testing.T) {
 
 func env(params ...string) *Env {
 	e := &Env{Event: Event{Provider: "TermService", EventID: 1009, Params: params, Data: map[string]string{"param1": "x"},
-		Computer: "RDSH1", Time: time.Date(2021, 4, 1, 0, 0, 0, 0, time.UTC)}}
+		Computer: "RDSH1", Time: time.Date(2021, 4, 1, 0, 0, 0, 0, time.UTC), Keywords: 0x8080000000000000, Version: 1, File: "System.evtx"}}
 	e.Now = e.Time
 	e.classes = classIndex{"grace_warning": {refOf("termservice", 1009): {}}}
 	e.bind()

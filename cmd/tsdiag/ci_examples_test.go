@@ -21,6 +21,7 @@ func TestCIExamplesRun(t *testing.T) {
 	farmDir(t)
 	farm, _ := os.ReadFile("farm.evtx")
 	writeFixtureFile(t, "support-bundles/case-4711/System.evtx", string(farm))
+	writeFixtureFile(t, "support-bundles/case-4712.tgz", string(tgz(t, map[string][]byte{"System.evtx": farm})))
 	writeFixtureFile(t, ".tsdiag-suppress.toml", string(suppress))
 	for _, name := range []string{"github-actions.yml", "gitlab-ci.yml"} {
 		data, err := os.ReadFile(filepath.Join(examples, name))
@@ -37,7 +38,15 @@ func TestCIExamplesRun(t *testing.T) {
 			if j := strings.Index(cmd, ">>"); j >= 0 {
 				cmd = cmd[:j]
 			}
-			args := strings.Fields(cmd)
+			var args []string
+			for _, a := range strings.Fields(cmd) {
+				if strings.Contains(a, "*") { // the shell expands globs
+					m, _ := filepath.Glob(a)
+					args = append(args, m...)
+					continue
+				}
+				args = append(args, a)
+			}
 			want := 0
 			if !strings.Contains(cmd, "--fail-on none") {
 				want = 1 // the farm has a critical finding the example does not suppress

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"path"
+
+	"github.com/tsdiag/tsdiag/evtx"
 )
 
 // archive is one bundle being read. Nested bundles share their top-level
@@ -238,6 +240,7 @@ func (w *walker) zipStream(r io.Reader, a *archive) {
 // member reads one file inside an archive, whatever it is.
 func (w *walker) member(r io.Reader, name string, a *archive, compressed func() int64) {
 	l := &limited{r: r, b: a.budget, compressed: compressed, maxRatio: w.opts.MaxRatio, maxBytes: w.opts.MaxArchiveBytes}
+	before := len(w.st.Unreadable)
 	br := bufio.NewReaderSize(l, 64<<10)
 	head, _ := br.Peek(SniffLen)
 	if format := Detect(head); format.isArchive() {
@@ -246,6 +249,9 @@ func (w *walker) member(r io.Reader, name string, a *archive, compressed func() 
 		w.stream(br, name, false, a)
 	}
 	if l.err != nil {
+		// The read error is the cause of whatever the decoder saw (a
+		// missing end record, XML ending early): report only the cause.
+		w.st.Unreadable = dropFile(w.st.Unreadable, before, name)
 		w.unreadable(name, l.n, readReason(l.err))
 		// Within a tar the error may be the stream's own (truncated
 		// gzip); it is reported here, at the log it cut short.
@@ -268,4 +274,15 @@ func (w *walker) nested(br *bufio.Reader, name string, format Format, a *archive
 	case Zip:
 		w.zipStream(br, child)
 	}
+}
+
+// dropFile removes the entries for name added from index from on.
+func dropFile(ds []evtx.Damage, from int, name string) []evtx.Damage {
+	out := ds[:from]
+	for _, d := range ds[from:] {
+		if d.File != name {
+			out = append(out, d)
+		}
+	}
+	return out
 }

@@ -24,6 +24,10 @@ func sameEvent(a, b *evtx.Event) bool {
 // corpus returns the real EVTX samples by name, and each one's events as the
 // decoder reads the file directly.
 func corpus(t *testing.T) (map[string][]byte, map[string][]*evtx.Event) {
+	return corpusFiles(t)
+}
+
+func corpusFiles(t testing.TB) (map[string][]byte, map[string][]*evtx.Event) {
 	dir := corpusDir(t)
 	paths, _ := filepath.Glob(filepath.Join(dir, "*.evtx"))
 	if len(paths) == 0 {

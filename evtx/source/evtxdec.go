@@ -1,6 +1,7 @@
 package source
 
 import (
+	"fmt"
 	"io"
 	"runtime"
 
@@ -20,6 +21,20 @@ func (w *walker) evtxOptions() evtx.Options {
 func (w *walker) evtxStream(r io.Reader, name string) {
 	st, err := evtx.Decode(r, name, w.evtxOptions(), w.deliver)
 	w.decoded(name, st, err)
+	w.checkEVTXSize(name, st, err)
+}
+
+// checkEVTXSize reports a truncated EVTX: Windows always writes a 4 KiB
+// header and whole 64 KiB chunks, so any other size lost its tail.
+func (w *walker) checkEVTXSize(name string, st evtx.Stats, err error) {
+	const header, chunk = 4096, 65536
+	if err != nil || st.Bytes == 0 || st.Bytes >= header && (st.Bytes-header)%chunk == 0 {
+		return
+	}
+	if st.Bytes < header {
+		return // the decoder reported it as file damage
+	}
+	w.unreadable(name, st.Bytes, fmt.Sprintf("truncated: %d bytes is not a 4 KiB header plus whole 64 KiB chunks; the last chunk is cut short", st.Bytes))
 }
 
 // evtxFile decodes an EVTX file on disk, chunks in parallel. Progress follows
@@ -34,4 +49,5 @@ func (w *walker) evtxFile(path string) {
 		return w.deliver(ev)
 	})
 	w.decoded(path, st, err)
+	w.checkEVTXSize(path, st, err)
 }

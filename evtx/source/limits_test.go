@@ -135,3 +135,35 @@ func FuzzArchiveWalk(f *testing.F) {
 		}
 	})
 }
+
+// TestTruncatedFiles cuts real logs short: each is listed as not completely
+// read, and what it still holds is delivered.
+func TestTruncatedFiles(t *testing.T) {
+	files, want := corpusFiles(t)
+	sys := files["system.evtx"]
+	dir := t.TempDir()
+	cut := write(t, dir, "cut/System.evtx", sys[:len(sys)-70000])
+	log := evtLog(t, "A", 30)
+	cutEvt := write(t, dir, "cut/SysEvent.Evt", log[:len(log)-150])
+	x := xmlExport("X", 5)
+	cutXML := write(t, dir, "cut/export.xml", x[:len(x)-100])
+	for _, in := range []string{dir, write(t, t.TempDir(), "b.zip", zipOf(t, member{"System.evtx", sys[:len(sys)-70000]}))} {
+		r := walk(t, []string{in}, Options{})
+		got := countByFile(r.files)
+		if r.err != nil || len(r.events) == 0 {
+			t.Fatalf("%s: err %v, %v", in, r.err, got)
+		}
+		for _, u := range r.st.Unreadable {
+			if !strings.Contains(u.Reason, "truncated") && !strings.Contains(u.Reason, "unexpected EOF") {
+				t.Errorf("%s: reason does not say truncated: %+v", in, u)
+			}
+		}
+		if in == dir {
+			if len(r.st.Unreadable) != 3 || got[cut] < len(want["system.evtx"])-200 || got[cutEvt] < 28 || got[cutEvt] > 29 || got[cutXML] != 4 {
+				t.Fatalf("directory: events %v (system.evtx whole: %d), unreadable %+v", got, len(want["system.evtx"]), r.st.Unreadable)
+			}
+		} else if len(r.st.Unreadable) != 1 || r.st.Unreadable[0].File != in+"!System.evtx" {
+			t.Fatalf("zip: unreadable %+v", r.st.Unreadable)
+		}
+	}
+}

@@ -195,11 +195,18 @@ func (w *walker) fileContent(f *os.File, size int64, path string, explicit bool)
 	}
 }
 
-// decoded folds a decoder's result into the walk's.
+// decoded folds a decoder's result into the walk's. File-level damage (a
+// truncated file, XML that stops mid-document) also lists the file as not
+// completely read.
 func (w *walker) decoded(name string, st evtx.Stats, err error) {
 	w.st.Add(st)
 	if err != nil && w.fnErr == nil {
 		w.unreadable(name, 0, strings.TrimPrefix(err.Error(), name+": "))
+	}
+	for _, d := range st.Damages {
+		if d.Kind == "file" {
+			w.st.Unreadable = append(w.st.Unreadable, d)
+		}
 	}
 }
 

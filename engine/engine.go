@@ -13,7 +13,7 @@ import (
 // interleaved; within this horizon they are put back in time order.
 const (
 	DefaultReorder   = 10 * time.Minute
-	DefaultMaxBuffer = 65536
+	DefaultMaxBuffer = 16384
 )
 
 // Options tune one engine run.

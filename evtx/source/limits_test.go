@@ -2,6 +2,7 @@ package source
 
 import (
 	"archive/zip"
+	"os"
 	"bytes"
 	"fmt"
 	"reflect"
@@ -117,6 +118,11 @@ func FuzzArchiveWalk(f *testing.F) {
 	f.Add(gz(tarOf(f, ms...)))
 	f.Add(tarOf(f, ms...))
 	f.Add(zipOf(f, member{"in.tgz", gz(tarOf(f, ms...))}))
+	f.Add(evtLog(f, "A", 3))
+	f.Add(xmlExport("B", 2))
+	if b, err := os.ReadFile(fixture); err == nil {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		opts := Options{Stdin: bytes.NewReader(b), MaxArchiveBytes: 8 << 20, MaxMembers: 50, MaxBuffered: 4 << 20, EVTMaxBytes: 4 << 20}
 		var n int

@@ -17,6 +17,11 @@ import (
 	"github.com/tsdiag/tsdiag/evtx"
 )
 
+func corpusDirOrEmpty() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "corpus", "evtx-samples")
+}
+
 func corpusDir(t testing.TB) string {
 	_, file, _, _ := runtime.Caller(0)
 	dir := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "corpus", "evtx-samples")
@@ -250,6 +255,20 @@ func FuzzXMLReader(f *testing.F) {
 	f.Add([]byte("<Events>" + sample + sample + "</Events>"))
 	f.Add(utf16Bytes(sample, false, true))
 	f.Add([]byte("<?xml version=\"1.1\"?><Events><Event><UserData><E><P1>a</P1></E></UserData></Event></Events>"))
+	// Real events rendered as Windows renders them, when the corpus is here.
+	if paths, _ := filepath.Glob(filepath.Join(corpusDirOrEmpty(), "*.evtx")); len(paths) > 0 {
+		for _, p := range paths[:min(len(paths), 6)] {
+			var doc bytes.Buffer
+			n := 0
+			evtx.DecodeFile(p, evtx.Options{KeepTree: true}, func(e *evtx.Event) error {
+				if n++; n <= 3 {
+					doc.WriteString(e.XML())
+				}
+				return nil
+			})
+			f.Add(doc.Bytes())
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		opts := Options{MaxDepth: 16, MaxBytes: 1 << 16}
 		st, err := Decode(bytes.NewReader(b), "fuzz.xml", opts, func(*evtx.Event) error { return nil })

@@ -157,7 +157,9 @@ func writeTextTimeline(w *errWriter, f engine.Finding, p palette) {
 		peak = max(peak, s.Count)
 	}
 	w.printf("     %s %s %s  (peak %d/day)\n", day(slots[0].From), sparkline(slots, peak), day(slots[len(slots)-1].To), peak)
-	if len(slots) <= 10 {
+	// Per-day bars only where they add something the sparkline does not:
+	// a short span with uneven counts.
+	if len(slots) <= 10 && peak > 1 {
 		for _, s := range slots {
 			if s.Count > 0 {
 				w.printf("     %s  %s %d\n", s.label(), strings.Repeat("█", barLen(s.Count, peak, 30)), s.Count)
@@ -193,7 +195,7 @@ func writeTextEvidence(w *errWriter, f engine.Finding, p palette) {
 	if len(f.Evidence) == 0 {
 		return
 	}
-	shown := "all"
+	shown := fmt.Sprintf("all %d", len(f.Evidence))
 	if len(f.Evidence) < f.Count {
 		shown = fmt.Sprintf("%d of %d", len(f.Evidence), f.Count)
 	}

@@ -34,12 +34,14 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Handler receives each batch of new events in delivery order. The batch is
-// acknowledged (the bookmark saved past it) only when Handler returns nil,
-// so an event is handled at least once; the de-duplication by record id
-// makes it exactly once across restarts. An empty batch says the
-// subscription has caught up with everything waiting (after each burst, and
-// once a Tick when idle).
+// Handler receives each batch of new events in delivery order. An empty
+// batch says the subscription has caught up with everything waiting (after
+// each burst, and once a Tick when idle); the bookmark is saved past the
+// events handed over only after the handler returns nil for that empty
+// batch, so a handler may hold events until then. A clean stop (ctx ended,
+// service stop, Ctrl-C) commits first: nothing is lost or repeated across
+// restarts. After a crash the events since the last commit are delivered
+// again (at least once), never skipped.
 type Handler func(events []*evtx.Event) error
 
 // Plan decides how a subscription starts from saved state: after the

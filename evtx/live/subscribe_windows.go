@@ -153,7 +153,7 @@ func Run(ctx context.Context, opts Options, st State, plan Plan, h Handler) erro
 			return err
 		}
 	}
-	s := &subscription{opts: opts, st: st, sub: sub, bm: bm, dedupe: NewDedupe(false, plan.Positions, st.Saved), h: h}
+	s := &subscription{opts: opts, st: st, sub: sub, bm: bm, dedupe: NewDedupe(true, nil, time.Time{}), h: h}
 	return s.loop(ctx, signal)
 }
 
@@ -170,26 +170,28 @@ type subscription struct {
 func (s *subscription) loop(ctx context.Context, signal windows.Handle) error {
 	s.idle = time.Now()
 	for {
-		if ctx.Err() != nil {
-			return nil
-		}
 		// Drain on every wake, signalled or not, so a signal raised between
 		// the last EvtNext and ResetEvent can never strand events.
 		got, err := s.drain(ctx, signal)
 		if err != nil {
 			return err
 		}
-		if got {
-			// Caught up with what was waiting: tell the handler.
+		switch {
+		case got:
+			// Caught up (or stopping): the handler takes what it holds, then
+			// the bookmark moves past it.
+			s.idle = time.Now()
+			if err := s.commit(); err != nil {
+				return err
+			}
+		case time.Since(s.idle) >= s.opts.Tick:
 			s.idle = time.Now()
 			if err := s.h(nil); err != nil {
 				return err
 			}
-		} else if time.Since(s.idle) >= s.opts.Tick {
-			s.idle = time.Now()
-			if err := s.h(nil); err != nil {
-				return err
-			}
+		}
+		if ctx.Err() != nil {
+			return nil
 		}
 		if _, err := windows.WaitForSingleObject(signal, uint32(s.opts.Poll/time.Millisecond)); err != nil {
 			return fmt.Errorf("WaitForSingleObject: %w", err)
@@ -217,8 +219,8 @@ func (s *subscription) drain(ctx context.Context, signal windows.Handle) (bool, 
 	return got, nil
 }
 
-// batch renders, decodes and de-duplicates n events, hands them over and
-// then saves the bookmark.
+// batch renders, decodes and de-duplicates events and hands them over; the
+// bookmark handle follows every event, but is saved only by commit.
 func (s *subscription) batch(hs []evtHandle) error {
 	var events []*evtx.Event
 	for i, h := range hs {
@@ -233,7 +235,14 @@ func (s *subscription) batch(hs []evtHandle) error {
 			events = append(events, ev)
 		}
 	}
-	if err := s.h(events); err != nil {
+	s.st.Events += uint64(len(events))
+	return s.h(events)
+}
+
+// commit tells the handler the subscription caught up (an empty batch) and,
+// once it has dealt with everything, saves the bookmark atomically.
+func (s *subscription) commit() error {
+	if err := s.h(nil); err != nil {
 		return err
 	}
 	xmlText, err := evtRender(s.bm, evtRenderBookmark)
@@ -242,7 +251,6 @@ func (s *subscription) batch(hs []evtHandle) error {
 	}
 	s.st.Bookmark = xmlText
 	s.st.Saved = time.Now().UTC()
-	s.st.Events += uint64(len(events))
 	if s.opts.StatePath == "" {
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -181,7 +182,14 @@ func TestProgress(t *testing.T) {
 	}
 }
 
+// TestPermissionDenied needs an unprivileged user: as root a chmod 000 file
+// still opens, so the test re-runs itself as nobody through setpriv when it
+// can, and skips (saying why) when it cannot.
 func TestPermissionDenied(t *testing.T) {
+	if os.Geteuid() == 0 {
+		rerunAsNobody(t, "TestPermissionDenied")
+		return
+	}
 	dir := t.TempDir()
 	p := write(t, dir, "locked/SysEvent.Evt", evtLog(t, "A", 2))
 	write(t, dir, "open/SysEvent.Evt", evtLog(t, "B", 3))
@@ -191,12 +199,49 @@ func TestPermissionDenied(t *testing.T) {
 	defer os.Chmod(p, 0o644)
 	if f, err := os.Open(p); err == nil {
 		f.Close()
-		t.Skip("running as root: a chmod 000 file still opens, so permission errors cannot be produced here")
+		t.Skip("a chmod 000 file still opens for this user; permission errors cannot be produced here")
 	}
 	r := walk(t, []string{dir}, Options{})
-	if len(r.events) != 3 || len(r.st.Unreadable) != 1 || r.st.Unreadable[0].Reason != "permission denied" {
+	if len(r.events) != 3 || len(r.st.Unreadable) != 1 || r.st.Unreadable[0].Reason != "permission denied" || r.st.Unreadable[0].File != p {
 		t.Fatalf("%d events, unreadable %+v", len(r.events), r.st.Unreadable)
 	}
+	r = walk(t, []string{p}, Options{})
+	if r.err == nil || !strings.Contains(r.err.Error(), p+": permission denied") {
+		t.Fatalf("named input: %v", r.err)
+	}
+}
+
+// rerunAsNobody runs one test of this binary as user nobody.
+func rerunAsNobody(t *testing.T, name string) {
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("running as root and setpriv is missing: permission errors cannot be produced")
+	}
+	bin, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Skipf("cannot copy the test binary: %v", err)
+	}
+	dir, err := os.MkdirTemp("", "tsdiag-perm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	exe := filepath.Join(dir, "source.test")
+	if err := os.WriteFile(exe, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", exe, "-test.run", "^"+name+"$", "-test.v")
+	cmd.Env = append(os.Environ(), "TMPDIR="+dir, "HOME="+dir)
+	os.Chmod(dir, 0o1777)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s as nobody: %v\n%s", name, err, out)
+	}
+	if !strings.Contains(string(out), "--- PASS: "+name) {
+		t.Skipf("%s as nobody did not run to a pass:\n%s", name, out)
+	}
+	t.Logf("ran as nobody:\n%s", out)
 }
 
 // TestFileChangesWhileRead appends to a log while it is being read, as a

@@ -2,9 +2,9 @@ package source
 
 import (
 	"archive/zip"
-	"os"
 	"bytes"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"

@@ -73,7 +73,7 @@ func liveLoop(ctx context.Context, o liveOptions, stdout, stderr io.Writer) erro
 	defer closeOut()
 	pr := newFindingPrinter(out, o.Format, cfg)
 	if o.EventLog {
-		sink, closeLog, err := eventLogSink()
+		sink, closeLog, err := eventLogSink(cfg)
 		if err != nil {
 			return withCode(exitError, err)
 		}
@@ -126,7 +126,9 @@ func loadLiveState(o liveOptions, stderr io.Writer) (live.State, error) {
 
 // eventLogSink writes findings to the Application log under the tsdiag
 // source, registering the source (EventCreate.exe messages) when it can.
-func eventLogSink() (func(engine.Finding, string, string), func(), error) {
+// Each event holds the text line, then the finding and the configuration
+// seen as JSON, so a SIEM can parse it.
+func eventLogSink(cfg *regcfg.Config) (func(engine.Finding, string, string), func(), error) {
 	if err := eventlog.InstallAsEventCreate(serviceName, eventlog.Error|eventlog.Warning|eventlog.Info); err != nil &&
 		!strings.Contains(err.Error(), "exists") {
 		// Not fatal: events still get written, only without a registered source.
@@ -138,7 +140,11 @@ func eventLogSink() (func(engine.Finding, string, string), func(), error) {
 	}
 	sink := func(f engine.Finding, change, line string) {
 		id, level := eventLogID(f.Severity)
-		b, _ := json.Marshal(map[string]any{"change": change, "finding": f})
+		rec := map[string]any{"change": change, "finding": f}
+		if cfg != nil {
+			rec["config"] = cfg
+		}
+		b, _ := json.Marshal(rec)
 		msg := line + "\r\n\r\n" + string(b)
 		switch level {
 		case "error":

@@ -24,6 +24,10 @@ import (
 
 const serviceName = "tsdiag"
 
+// maxEventText keeps a message under ReportEvent's 31,839-character limit
+// per string.
+const maxEventText = 30000
+
 func defaultStatePath() string {
 	dir := os.Getenv("ProgramData")
 	if dir == "" {
@@ -146,6 +150,9 @@ func eventLogSink(cfg *regcfg.Config) (func(engine.Finding, string, string), fun
 		}
 		b, _ := json.Marshal(rec)
 		msg := line + "\r\n\r\n" + string(b)
+		if len(msg) > maxEventText {
+			msg = msg[:maxEventText] + "…"
+		}
 		switch level {
 		case "error":
 			el.Error(id, msg)

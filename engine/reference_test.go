@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,6 +210,47 @@ func TestFindingInvariants(t *testing.T) {
 		}
 		if !f.Evidence[0].Time.Equal(f.FirstSeen) || !f.Evidence[len(f.Evidence)-1].Time.Equal(f.LastSeen) {
 			t.Errorf("%s %v: evidence does not span first..last seen", f.Rule, f.Group)
+		}
+	}
+}
+
+// A sequence fires for a group exactly when some stop is followed by two
+// later renewal failures, all within the window of the stop.
+func TestSequenceExistenceMatchesReference(t *testing.T) {
+	set := ruleSet(t, strings.Replace(seqRule, `confidence = 0.9`, "confidence = 0.9\ngroup_by = { host = \"Computer\" }", 1))
+	ls := "Microsoft-Windows-TerminalServices-Licensing"
+	w := 2 * time.Hour
+	for seed := int64(0); seed < 60; seed++ {
+		r := rand.New(rand.NewSource(seed))
+		evs := randomStream(r, 60, func(i int, at time.Duration, g, v string) *evtx.Event {
+			if v < "V2" {
+				return ev(ls, 3, at*3, g)
+			}
+			return ev(rcm, 1028, at*3, g, "WS")
+		})
+		want := map[string]bool{}
+		for g, list := range byGroup(evs) {
+			for i, a := range list {
+				if a.ev.EventID != 3 {
+					continue
+				}
+				n := 0
+				for _, b := range list[i+1:] {
+					if b.ev.EventID == 1028 && b.ev.TimeCreated.Sub(a.ev.TimeCreated) <= w {
+						n++
+					}
+				}
+				if n >= 2 {
+					want[g] = true
+				}
+			}
+		}
+		got := map[string]bool{}
+		for _, f := range run(t, set, Options{Reorder: time.Hour}, jitter(r, evs)...) {
+			got[f.Group["host"]] = true
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("seed %d: fired for %v, want %v", seed, got, want)
 		}
 	}
 }

@@ -66,7 +66,9 @@ func htmlView(r *Report) htmlPage {
 		plural(s.Files, "file"), plural(s.Records, "record"), s.DamagedRecords, s.DamagedChunks,
 		plural(s.Matched, "event"), r.Engine.Matched, r.Duration.Round(1e6))
 	for _, it := range r.Findings {
-		p.Findings = append(p.Findings, htmlFindingOf(it))
+		hf := htmlFindingOf(it)
+		hf.Group = r.forText(it.Finding)
+		p.Findings = append(p.Findings, hf)
 	}
 	return p
 }

@@ -67,6 +67,7 @@ type jsonFinding struct {
 	Rank        int               `json:"rank"`
 	Group       map[string]string `json:"group"`
 	Host        string            `json:"host"`
+	Input       string            `json:"input"` // the command-line input its evidence came from
 	FirstSeen   time.Time         `json:"first_seen"`
 	LastSeen    time.Time         `json:"last_seen"`
 	Count       int               `json:"count"`
@@ -143,7 +144,9 @@ func toJSON(r *Report) jsonReport {
 		out.Summary.BySeverity[sc.Severity] = sc.Count
 	}
 	for _, it := range r.Findings {
-		out.Findings = append(out.Findings, findingJSON(it))
+		jf := findingJSON(it)
+		jf.Input = r.InputOf(it.Finding)
+		out.Findings = append(out.Findings, jf)
 	}
 	for _, s := range r.Suppressed {
 		out.Suppressed = append(out.Suppressed, jsonSuppress{

@@ -30,7 +30,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		ew.printf("| # | Severity | Diagnosis | For | Events | Last seen |\n|---|---|---|---|---|---|\n")
 		for _, it := range r.Findings {
 			ew.printf("| %d | %s | `%s` %s | %s | %d | %s |\n", it.Rank, mdSeverity(it.Severity), it.ID,
-				mdEscape(it.Title), mdEscape(groupOrAll(it.Finding)), it.Count, stamp(it.LastSeen))
+				mdEscape(it.Title), mdEscape(r.forText(it.Finding)), it.Count, stamp(it.LastSeen))
 		}
 		ew.printf("\n")
 	}
@@ -39,7 +39,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			ew.printf("_%d more findings are in the table above; `--format html` or `--format json` has every detail._\n\n", len(r.Findings)-i)
 			break
 		}
-		writeMarkdownFinding(ew, it)
+		writeMarkdownFinding(ew, r, it)
 	}
 	writeMarkdownSuppressions(ew, r)
 	ew.printf("<sub>tsdiag %s · report schema %s · reference time %s</sub>\n", orDefault(r.Tool, "dev"), orDefault(r.Version, SchemaVersion), stamp(r.Now))
@@ -74,13 +74,13 @@ func mdStatsLine(r *Report) string {
 	return line
 }
 
-func writeMarkdownFinding(w *errWriter, it Item) {
+func writeMarkdownFinding(w *errWriter, r *Report, it Item) {
 	f := it.Finding
 	w.printf("### %d. %s `%s` — %s\n\n", f.Rank, mdSeverity(f.Severity), f.ID, mdEscape(f.Title))
 	if it.Article != nil && it.Article.Summary != "" {
 		w.printf("%s\n\n", mdEscape(it.Article.Summary))
 	}
-	w.printf("- **For:** %s\n", mdEscape(groupOrAll(f)))
+	w.printf("- **For:** %s\n", mdEscape(r.forText(f)))
 	w.printf("- **Seen:** %s, %s → %s (%s)\n", plural(f.Count, "event"), stamp(f.FirstSeen), stamp(f.LastSeen), plural(len(f.Timeline), "day"))
 	if facts := factsText(f.Facts); facts != "" {
 		w.printf("- **Facts:** `%s`\n", facts)

@@ -360,3 +360,27 @@ func factValue(v any) string {
 	}
 	return rules.Format(v)
 }
+
+// InputOf names the command-line input a finding's evidence came from (the
+// first that holds any of it), "" when none does (e.g. stdin).
+func (r *Report) InputOf(f engine.Finding) string {
+	for _, in := range r.Inputs {
+		if evidenceUnder(f.Evidence, in) {
+			return in
+		}
+	}
+	return ""
+}
+
+// forText is "who" a finding is about, with its input when several were
+// scanned: the same host name may stand for different machines in
+// different support bundles.
+func (r *Report) forText(f engine.Finding) string {
+	who := groupOrAll(f)
+	if len(r.Inputs) > 1 {
+		if in := r.InputOf(f); in != "" {
+			who += " in " + in
+		}
+	}
+	return who
+}

@@ -130,9 +130,7 @@ func writeTextFinding(w *errWriter, it Item, r *Report, p palette) {
 		title = it.Article.Title
 	}
 	w.printf("%s %s %s — %s\n", p.bold.Sprintf("#%d", f.Rank), p.severity(f.Severity), p.bold.Sprint(f.ID), title)
-	if g := groupText(f); g != "" {
-		w.printf("   for %s\n", g)
-	}
+	w.printf("   for %s\n", r.forText(f))
 	w.printf("   %s\n", p.dim.Sprintf("rule %s · confidence %.2f · score %.2f", f.Rule, f.Confidence, f.Score))
 	if it.Article != nil && it.Article.Summary != "" {
 		w.printf("   %s\n", wrapText(it.Article.Summary, 3, 100))

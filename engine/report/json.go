@@ -128,7 +128,7 @@ func toJSON(r *Report) jsonReport {
 		Tool:          jsonTool{Name: "tsdiag", Version: r.Tool},
 		Now:           r.Now.UTC(),
 		Inputs:        nonNil(r.Inputs),
-		FailOn:        r.FailOn,
+		FailOn:        orDefault(r.FailOn, "none"), // unset means nothing fails
 		Failed:        len(r.Failing()) > 0,
 		Incomplete:    r.Incomplete(),
 		Stats:         statsJSON(r),

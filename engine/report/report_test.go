@@ -247,3 +247,24 @@ func TestMarkdownCapsDetailedSections(t *testing.T) {
 		t.Errorf("table or note missing:\n%s", out)
 	}
 }
+
+// A finding with nothing but an id (a user rule with no evidence kept, no
+// timeline, no article) and an empty report render in every format.
+func TestSparseReportsRender(t *testing.T) {
+	sparse := &Report{Inputs: []string{"-"}, FailOn: "none", Findings: Items([]engine.Finding{{ID: "x", Severity: "weird"}}, nil)}
+	empty := &Report{}
+	for _, r := range []*Report{sparse, empty} {
+		for _, format := range Formats {
+			var b bytes.Buffer
+			if err := Write(&b, r, format, Options{Color: true}); err != nil {
+				t.Errorf("%s: %v", format, err)
+			}
+			if b.Len() == 0 {
+				t.Errorf("%s: empty output", format)
+			}
+		}
+	}
+	var b bytes.Buffer
+	WriteJSON(&b, empty)
+	validateJSON(t, b.Bytes())
+}

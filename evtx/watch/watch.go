@@ -125,6 +125,7 @@ type fileState struct {
 	info    os.FileInfo
 	print   uint32 // checksum of the file header and last chunk
 	damaged int
+	failed  string            // the decode error, when the file could not be read
 	maxID   map[string]uint64 // per stream, in this file
 }
 
@@ -221,7 +222,12 @@ func (w *Watcher) file(path string, info os.FileInfo) []*evtx.Event {
 		return nil
 	})
 	if err != nil {
-		w.note(path, "unreadable", err.Error())
+		// Remembered, so an empty or foreign file is reported once, not on
+		// every poll; it is read again when it changes.
+		if prev == nil || prev.failed != err.Error() {
+			w.note(path, "unreadable", err.Error())
+		}
+		w.files[path] = &fileState{info: info, print: fp, failed: err.Error(), maxID: map[string]uint64{}}
 		return nil
 	}
 	cur := &fileState{info: info, print: fp, damaged: stats.DamagedRecords + stats.DamagedChunks, maxID: maxIDs(w.dedupe, events)}
@@ -257,7 +263,7 @@ func maxIDs(d *live.Dedupe, events []*evtx.Event) map[string]uint64 {
 // describe tells the user what happened to a file that changed.
 func (w *Watcher) describe(path string, prev, cur *fileState, stats evtx.Stats) {
 	switch {
-	case prev == nil:
+	case prev == nil || prev.failed != "":
 		w.note(path, "new", fmt.Sprintf("following (%d records, %d matched)", stats.Records, stats.Matched))
 	case !os.SameFile(prev.info, cur.info):
 		w.note(path, "replaced", "file replaced (new identity)")

@@ -320,19 +320,34 @@ func TestNotEVTXIsReportedNotFatal(t *testing.T) {
 	}
 	recs := serverLog("RDSH01", 100, 2, 1, start)
 	growTo(t, filepath.Join(dir, "System.evtx"), encode(t, recs))
+	// A log whose writer has created it but not yet written a header.
+	pending := filepath.Join(dir, "Pending.evtx")
+	if err := os.WriteFile(pending, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	f := follow(t, dir, watch.Options{Filter: onlyRCM})
 	sameIDs(t, "good file", f.take(), countdownIDs(recs))
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	found := false
-	for _, n := range f.notes {
-		if n.Kind == "unreadable" && strings.HasSuffix(n.File, "broken.evtx") {
-			found = true
+	f.settle(t)
+	f.settle(t)
+	reported := func(name string) int {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		n := 0
+		for _, note := range f.notes {
+			if note.Kind == "unreadable" && strings.HasSuffix(note.File, name) {
+				n++
+			}
 		}
+		return n
 	}
-	if !found {
-		t.Fatalf("broken.evtx not reported: %v", f.notes)
+	if reported("broken.evtx") != 1 || reported("Pending.evtx") != 1 {
+		t.Fatalf("each unreadable file should be reported once over several polls: %v", f.notes)
 	}
+	// The pending log gets its content: it is read and followed.
+	late := serverLog("RDSH03", 100, 2, 1, start)
+	growTo(t, pending, encode(t, late))
+	f.settle(t)
+	sameIDs(t, "pending log written", f.take(), countdownIDs(late))
 }
 
 func TestMissingPath(t *testing.T) {

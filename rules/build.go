@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -229,6 +230,10 @@ func (rc *ruleChecker) named(key string, m map[string]string, kind exprKind) []N
 			rc.bad(key, "%s label %q must be an identifier", key, name)
 			continue
 		}
+		if key == "group_by" && reservedLabel(name) {
+			rc.bad(key, "group_by label %q is taken by evidence values (param1…, value)", name)
+			continue
+		}
 		if p := rc.expr(key, src, kind); p != nil {
 			out = append(out, Named{Name: name, Prog: p})
 		}
@@ -236,6 +241,10 @@ func (rc *ruleChecker) named(key string, m map[string]string, kind exprKind) []N
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+var paramLabelRe = regexp.MustCompile(`^param[0-9]+$`)
+
+func reservedLabel(name string) bool { return name == "value" || paramLabelRe.MatchString(name) }
 
 func (rc *ruleChecker) correlation(c *Compiled) {
 	r := rc.r

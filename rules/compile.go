@@ -178,11 +178,23 @@ func (c *callPatcher) Visit(node *ast.Node) {
 			c.checkClass(call)
 		}
 	case *ast.MemberNode:
-		if s, ok := callee.Property.(*ast.StringNode); ok && s.Value == "Data" {
+		s, ok := callee.Property.(*ast.StringNode)
+		if !ok {
+			return
+		}
+		if s.Value == "Data" {
 			callee.Property = &ast.StringNode{Value: "DataValue"}
+		}
+		if machineDependent[s.Value] && c.err == nil {
+			c.err = fmt.Errorf("%s() is not allowed: its result depends on the machine's time zone", s.Value)
 		}
 	}
 }
+
+// machineDependent are time.Time methods whose result depends on the local
+// time zone (read from the environment and /etc/localtime): a rule must
+// give the same answer on every machine.
+var machineDependent = map[string]bool{"Local": true, "In": true, "Zone": true, "ZoneBounds": true, "Location": true}
 
 func (c *callPatcher) checkClass(call *ast.CallNode) {
 	if c.classes == nil || len(call.Arguments) != 1 || c.err != nil {

@@ -65,3 +65,12 @@ func TestClassProblems(t *testing.T) {
 		}
 	}
 }
+
+func TestReservedGroupLabel(t *testing.T) {
+	p := t.TempDir() + "/g.toml"
+	os.WriteFile(p, []byte("[[rule]]\nid = \"g\"\ntitle = \"t\"\nseverity = \"low\"\nconfidence = 1\nevents = [{ provider = \"X\", id = 1 }]\ngroup_by = { param1 = \"Param(1)\", value = \"Computer\" }\n"), 0o644)
+	_, err := Load(p)
+	if err == nil || strings.Count(err.Error(), "taken by evidence values") != 2 || !strings.Contains(err.Error(), "g.toml:7: rule g:") {
+		t.Fatalf("err = %v", err)
+	}
+}

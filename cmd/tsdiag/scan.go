@@ -377,7 +377,7 @@ func writeReport(rep *report.Report, o scanOptions, stdout, stderr io.Writer) er
 	if err := os.WriteFile(o.Output, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("writing report: %w", err)
 	}
-	fmt.Fprintf(stderr, "tsdiag: %s report written to %s\n", o.Format, o.Output)
+	fmt.Fprintf(stderr, "tsdiag: %s\ntsdiag: %s report written to %s\n", report.SummaryLine(rep), o.Format, o.Output)
 	return nil
 }
 

@@ -107,7 +107,7 @@ expires = 2099-12-31
 func TestScanWritesFileAndStdin(t *testing.T) {
 	farmDir(t)
 	code, stdout, stderr := scanCLI(t, "", "scan", "--format", "json", "-o", "report.json", "farm.xml")
-	if code != 1 || stdout != "" || !strings.Contains(stderr, "json report written to report.json") {
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "json report written to report.json") || !strings.Contains(stderr, "tsdiag: 3 findings (1 CRITICAL, 1 HIGH, 1 MEDIUM) in 1 file") {
 		t.Fatalf("exit %d stdout %q stderr %q", code, stdout, stderr)
 	}
 	data, err := os.ReadFile("report.json")

@@ -78,6 +78,9 @@ func WriteText(w io.Writer, r *Report, colour bool) error {
 	return tw.err
 }
 
+// SummaryLine is the report's first line without colour, for logs.
+func SummaryLine(r *Report) string { return summaryLine(r, newPalette(false)) }
+
 // summaryLine is the one line a person reads first.
 func summaryLine(r *Report, p palette) string {
 	var b strings.Builder

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -76,6 +77,9 @@ func newScanCmd() *cobra.Command {
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Inputs = args
+			if !c.Flags().Changed("format") {
+				o.Format = formatFromName(o.Output, o.Format)
+			}
 			// Ctrl-C stops the walk between events; the report is not written.
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer stop()
@@ -87,7 +91,7 @@ func newScanCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Format, "format", "text", "output format: "+strings.Join(report.Formats, ", "))
+	f.StringVar(&o.Format, "format", "text", "output format: "+strings.Join(report.Formats, ", ")+" (default from the -o extension, else text)")
 	f.StringVarP(&o.Output, "output", "o", "", "write the report to `FILE` instead of stdout")
 	f.StringVar(&o.FailOn, "fail-on", "high", "exit 1 when a finding is at or above this severity: info, low, medium, high, critical, none")
 	f.StringArrayVar(&o.RuleDirs, "rules", nil, "load rules from `DIR` over the built-in pack (same id replaces); repeatable")
@@ -99,7 +103,36 @@ func newScanCmd() *cobra.Command {
 	f.BoolVar(&o.KeepGoing, "keep-going", false, "report unreadable inputs but do not exit 2 for them")
 	f.BoolVar(&o.Separate, "separate", false, "diagnose each PATH on its own (one support bundle per case): same-named hosts in different PATHs are not merged")
 	f.StringVar(&o.Color, "color", "auto", "colour in text output: auto (terminal and no NO_COLOR), always, never")
+	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion(report.Formats...))
+	_ = cmd.RegisterFlagCompletionFunc("fail-on", fixedCompletion(append(append([]string{}, rules.Severities...), "none")...))
+	_ = cmd.RegisterFlagCompletionFunc("color", fixedCompletion("auto", "always", "never"))
 	return cmd
+}
+
+func fixedCompletion(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return values, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// formatFromName picks the format a report file's extension names
+// (report.html, tsdiag.sarif, results.xml for JUnit), else def.
+func formatFromName(name, def string) string {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".json":
+		return "json"
+	case ".sarif":
+		return "sarif"
+	case ".xml":
+		return "junit"
+	case ".html", ".htm":
+		return "html"
+	case ".md", ".markdown":
+		return "markdown"
+	case ".txt":
+		return "text"
+	}
+	return def
 }
 
 // scanPaths runs the whole pipeline (inputs → decoder → rules → findings +

@@ -126,3 +126,21 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("exit %d: %q", code, stdout)
 	}
 }
+
+// -o picks the format from the file's extension unless --format says.
+func TestOutputExtensionPicksFormat(t *testing.T) {
+	farmDir(t)
+	for file, want := range map[string]string{"r.html": "<!DOCTYPE html>", "r.sarif": `"version": "2.1.0"`, "r.xml": "<testsuites",
+		"r.md": "## tsdiag:", "r.json": `"schema": "tsdiag-report"`, "r.out": "3 findings (1 CRITICAL"} {
+		if code, _, stderr := scanCLI(t, "", "scan", "--fail-on", "none", "-o", file, "farm.evtx"); code != 0 {
+			t.Fatalf("%s: exit %d %s", file, code, stderr)
+		}
+		if data, _ := os.ReadFile(file); !strings.Contains(string(data), want) {
+			t.Errorf("%s lacks %q", file, want)
+		}
+	}
+	scanCLI(t, "", "scan", "--fail-on", "none", "--format", "json", "-o", "forced.html", "farm.evtx")
+	if data, _ := os.ReadFile("forced.html"); !strings.HasPrefix(string(data), "{") {
+		t.Error("--format json did not win over the .html extension")
+	}
+}

@@ -140,8 +140,14 @@ func liveQuery(set *rules.Set, channels []string) live.Query {
 		channels = live.Channels
 	}
 	q := live.Query{Channels: channels}
+	var spellings []string
+	for _, c := range set.Classes {
+		for _, e := range c.Events {
+			spellings = append(spellings, e.Provider)
+		}
+	}
 	for _, r := range set.Selects() {
-		q.Refs = append(q.Refs, live.Ref{Provider: r.Provider, ID: r.ID})
+		q.Refs = append(q.Refs, live.Ref{Provider: live.Spell(r.Provider, spellings...), ID: r.ID})
 	}
 	return q
 }

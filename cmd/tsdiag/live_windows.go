@@ -89,10 +89,13 @@ func liveLoop(ctx context.Context, o liveOptions, stdout, stderr io.Writer) erro
 	}
 	fol := &follower{eng: engine.New(set, engine.Options{}), filter: set.Filter(), pr: pr, wall: time.Now}
 	skipped := 0
-	opts := live.Options{Query: liveQuery(set, o.Channels), StatePath: o.State, OnDamage: func(err error) {
-		skipped++
-		fmt.Fprintf(stderr, "tsdiag: live: event skipped: %v\n", err)
-	}}
+	opts := live.Options{Query: liveQuery(set, o.Channels), StatePath: o.State,
+		OnDamage: func(err error) {
+			skipped++
+			fmt.Fprintf(stderr, "tsdiag: live: event skipped: %v\n", err)
+		},
+		OnNote: func(s string) { fmt.Fprintf(stderr, "tsdiag: live: %s\n", s) },
+	}
 	fmt.Fprintf(stderr, "tsdiag: live: %d channels, events since %s, state %s\n",
 		len(opts.Query.Channels), plan.Since.Format(time.RFC3339), o.State)
 	err = live.Run(ctx, opts, st, plan, fol.batch)

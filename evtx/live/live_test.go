@@ -72,6 +72,10 @@ func TestQueryFromRulesTooManyIDs(t *testing.T) {
 	if !strings.Contains(got, "Provider[@Name='Noisy'] or") || !strings.Contains(got, "(Provider[@Name='Quiet'] and EventID=7)") {
 		t.Fatalf("a provider with too many ids should be selected by provider alone:\n%s", got)
 	}
+	po, err := Query{Channels: []string{"System"}, Refs: refs, ProvidersOnly: true}.XML()
+	if err != nil || strings.Contains(po, "EventID") || !strings.Contains(po, "(Provider[@Name='Noisy'] or Provider[@Name='Quiet'])") {
+		t.Fatalf("providers-only query:\n%s", po)
+	}
 	if _, err := (Query{Channels: []string{"System"}}).XML(); err == nil {
 		t.Fatal("a query with no events accepted")
 	}
@@ -302,5 +306,17 @@ func TestPlanStart(t *testing.T) {
 	}
 	if _, err := PlanStart(State{Bookmark: "<x"}, 0, now); err == nil {
 		t.Fatal("bad bookmark accepted")
+	}
+}
+
+func TestSpell(t *testing.T) {
+	if got := Spell("termservice"); got != "TermService" {
+		t.Fatalf("known: %q", got)
+	}
+	if got := Spell("my-provider", "My-Provider"); got != "My-Provider" {
+		t.Fatalf("from rules: %q", got)
+	}
+	if got := Spell("unknown-one"); got != "unknown-one" {
+		t.Fatalf("unknown: %q", got)
 	}
 }

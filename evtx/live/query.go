@@ -27,6 +27,31 @@ var Channels = []string{
 	"Microsoft-Windows-TerminalServices-Licensing/Operational",
 }
 
+// KnownProviders are the licensing-related providers as Windows spells
+// them. The event log's XPath compares names as written, and rule sets may
+// hold names in any case, so Spell restores these spellings.
+var KnownProviders = []string{
+	"TermService",
+	"TermServLicensing",
+	"Microsoft-Windows-TerminalServices-RemoteConnectionManager",
+	"Microsoft-Windows-TerminalServices-Licensing",
+	"Microsoft-Windows-TerminalServices-LocalSessionManager",
+	"Service Control Manager",
+}
+
+// Spell returns name as Windows writes it: from spellings (e.g. the rule
+// files' own), then KnownProviders, else unchanged.
+func Spell(name string, spellings ...string) string {
+	for _, list := range [][]string{spellings, KnownProviders} {
+		for _, s := range list {
+			if strings.EqualFold(s, name) {
+				return s
+			}
+		}
+	}
+	return name
+}
+
 // Ref is one (provider, event id) pair a rule can match.
 type Ref struct {
 	Provider string
@@ -43,6 +68,9 @@ type Query struct {
 	Channels []string
 	Refs     []Ref     // from the rule set; providers are taken from here
 	Since    time.Time // when not zero, only events created at or after it
+	// ProvidersOnly leaves event ids out (the in-process filter applies
+	// them): the fallback when Windows rejects a long query.
+	ProvidersOnly bool
 }
 
 // XML builds the structured query (a QueryList with one Select per channel)
@@ -86,7 +114,7 @@ func (q Query) condition() string {
 	terms := make([]string, 0, len(provs))
 	for _, p := range provs {
 		t := "Provider[@Name='" + p + "']"
-		if ids := idTerms(byProv[p]); ids != "" {
+		if ids := idTerms(byProv[p]); ids != "" && !q.ProvidersOnly {
 			t = "(" + t + " and " + ids + ")"
 		}
 		terms = append(terms, t)

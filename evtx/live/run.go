@@ -16,6 +16,9 @@ type Options struct {
 	// OnDamage hears about an event that could not be rendered or decoded;
 	// it is counted and skipped (the bookmark still moves past it).
 	OnDamage func(err error)
+	// OnNote hears about a change of plan, e.g. a query Windows rejected
+	// being replaced by its providers-only form.
+	OnNote func(string)
 }
 
 func (o Options) withDefaults() Options {
@@ -30,6 +33,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.OnDamage == nil {
 		o.OnDamage = func(error) {}
+	}
+	if o.OnNote == nil {
+		o.OnNote = func(string) {}
 	}
 	return o
 }

@@ -26,6 +26,7 @@ var (
 	procEvtUpdateBookmark = wevtapi.NewProc("EvtUpdateBookmark")
 	errNoMoreItems        = windows.Errno(259) // ERROR_NO_MORE_ITEMS
 	errInsufficientBuffer = windows.ERROR_INSUFFICIENT_BUFFER
+	errEvtInvalidQuery    = windows.Errno(15001) // ERROR_EVT_INVALID_QUERY
 )
 
 const (
@@ -139,6 +140,17 @@ func Run(ctx context.Context, opts Options, st State, plan Plan, h Handler) erro
 		flags = evtSubscribeStartAtOldestRecord
 	}
 	sub, err := evtSubscribe(signal, query, from, flags|evtSubscribeTolerateQueryErrors)
+	if errors.Is(err, errEvtInvalidQuery) {
+		// Some Windows versions cap the terms of an XPath query; select by
+		// provider only and let the in-process filter take the event ids.
+		q := opts.Query
+		q.ProvidersOnly = true
+		if query, err = q.XML(); err != nil {
+			return err
+		}
+		opts.OnNote("Windows rejected the event-id query; subscribing by provider only")
+		sub, err = evtSubscribe(signal, query, from, flags|evtSubscribeTolerateQueryErrors)
+	}
 	if errors.Is(err, windows.ERROR_ACCESS_DENIED) {
 		return fmt.Errorf("%w (run as Administrator or as a member of Event Log Readers)", err)
 	}

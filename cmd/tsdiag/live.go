@@ -53,8 +53,8 @@ each event's XML and decodes it with the same reader that reads XML exports.
 After each batch (a burst of events, once handled) the subscription bookmark
 is saved atomically to the state file (temporary file + rename), so a stop and
 restart resumes exactly where it stopped: no event is lost or seen twice.
-After a crash, events since the last save are read again, never skipped. --backfill reads that much history first (first run only), then goes
-live. The licensing configuration in the registry (mode, specified license
+After a crash, events since the last save are read again, never skipped.
+--backfill reads that much history first (first run only), then goes live. The licensing configuration in the registry (mode, specified license
 servers, DefaultLicenseServer, the GracePeriod key) and the grace days left are
 read at start and printed with the findings.
 

@@ -115,7 +115,7 @@ func (s Scenario) Stream(seed int64, start time.Time, noiseBytes int64, emit fun
 	i := 0
 	for {
 		n, ok := noise.peek()
-		if i < len(events) && (!ok || !n.TimeCreated.After(events[i].TimeCreated)) {
+		if i < len(events) && (!ok || !events[i].TimeCreated.After(n.TimeCreated)) {
 			if err := emit(events[i]); err != nil {
 				return err
 			}

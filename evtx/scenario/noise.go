@@ -11,7 +11,7 @@ import (
 
 // bytesPerSlot is the measured average size of one noise burst in the
 // written file (see TestNoiseBytesEstimate); --noise-mb divides by it.
-const bytesPerSlot = 430
+const bytesPerSlot = 1100
 
 // services are display names a healthy server's SCM reports routinely;
 // the licensing and RDS services are left out on purpose so noise never

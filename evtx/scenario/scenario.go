@@ -158,7 +158,7 @@ func loadFile(fsys fs.FS, name string) (Scenario, error) {
 	return s, nil
 }
 
-var eventHeader = regexp.MustCompile(`(?m)^\s*\[\[event\]\]`)
+var eventHeader = regexp.MustCompile(`(?m)^[ \t]*\[\[event\]\]`)
 
 // eventLines returns the line of each [[event]] table header.
 func eventLines(b []byte) []int {
@@ -172,7 +172,7 @@ func eventLines(b []byte) []int {
 // keyLine finds the line where the last part of key is assigned.
 func keyLine(b []byte, key toml.Key) int {
 	last := key[len(key)-1]
-	re := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(last) + `\s*=|[{,]\s*` + regexp.QuoteMeta(last) + `\s*=`)
+	re := regexp.MustCompile(`(?m)^[ \t]*` + regexp.QuoteMeta(last) + `[ \t]*=|[{,][ \t]*` + regexp.QuoteMeta(last) + `[ \t]*=`)
 	if loc := re.FindIndex(b); loc != nil {
 		return 1 + bytes.Count(b[:loc[0]], []byte("\n"))
 	}

@@ -35,7 +35,9 @@ func (c *chunk) add(r Record, t *template) (bool, error) {
 	start, strHeads, tmplHeads := len(c.buf), c.strHeads, c.tmplHeads
 	c.added.names, c.added.tmpls = c.added.names[:0], c.added.tmpls[:0]
 	err := c.record(r, t)
-	if err != nil || len(c.buf) > chunkSize {
+	// A chunk filled to its last byte loses its last record in libevtx;
+	// Windows never fills one exactly either.
+	if err != nil || len(c.buf) > chunkSize-8 {
 		c.buf = c.buf[:start]
 		c.strHeads, c.tmplHeads = strHeads, tmplHeads
 		for _, n := range c.added.names {

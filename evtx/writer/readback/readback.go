@@ -23,6 +23,7 @@ type Record struct {
 	Channel, Computer, UserSID         string
 	Params                             []string // payload values in order; nested XML rendered compactly
 	Names                              []string // Data/@Name or UserData child names, "" when unnamed
+	Tool                               string   // the Tool.Name that read it
 }
 
 // Tool names an external reader.
@@ -54,7 +55,11 @@ func (t Tool) Read(path string) ([]Record, error) {
 	if strings.Contains(errb.String(), "Unable") || strings.Contains(errb.String(), "Traceback") {
 		return nil, fmt.Errorf("%s %s reported: %s", t.Name, path, tail(errb.String()))
 	}
-	return parse(out.Bytes(), t.Name == PythonEvtx.Name)
+	recs, err := parse(out.Bytes(), t.Name == PythonEvtx.Name)
+	for i := range recs {
+		recs[i].Tool = t.Name
+	}
+	return recs, err
 }
 
 func tail(s string) string {
@@ -101,7 +106,13 @@ func record(ev *node, python bool) Record {
 		UserSID:      sys.child("Security").attr("UserID"),
 	}
 	if ed := ev.child("EventData"); ed != nil {
-		for _, d := range ed.all("Data") {
+		data := ed.all("Data")
+		// python-evtx prints an absent (null) classic string array as one
+		// empty <Data>; libevtx prints nothing.
+		if python && len(data) == 1 && data[0].attr("Name") == "" && data[0].text == "" && len(data[0].kids) == 0 {
+			data = nil
+		}
+		for _, d := range data {
 			r.addData(d, d.attr("Name"), python)
 		}
 	}

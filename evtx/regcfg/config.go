@@ -153,6 +153,10 @@ func (r *reader) dword(key, name string, v Value) (uint64, bool) {
 	if n, ok := v.Uint(); ok {
 		return n, true
 	}
+	if v.Type == TypeDWORD || v.Type == TypeDWORDBE || v.Type == TypeQWORD {
+		r.note(`%s\%s is %s with %d bytes of data: Windows ignores it`, key, name, TypeName(v.Type), len(v.Data))
+		return 0, false
+	}
 	// Scripts sometimes write the mode as a string; Windows ignores it.
 	r.note(`%s\%s is %s, not REG_DWORD: Windows ignores it`, key, name, TypeName(v.Type))
 	return 0, false

@@ -156,6 +156,17 @@ func TestModeNamesAndOddTypes(t *testing.T) {
 	}
 }
 
+func TestShortDWORD(t *testing.T) {
+	f, err := ParseReg(strings.NewReader("REGEDIT4\n[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\RCM\\Licensing Core]\n\"LicensingMode\"=hex(4):04\n"), "short.reg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Read(f)
+	if c.Mode != "" || len(c.Notes) != 1 || !strings.Contains(c.Notes[0], "REG_DWORD with 1 bytes") {
+		t.Fatalf("mode %q notes %q", c.Mode, c.Notes)
+	}
+}
+
 func TestREGEDIT4MultiSZIsANSI(t *testing.T) {
 	text := "REGEDIT4\r\n\r\n[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\TermService\\Parameters\\LicenseServers]\r\n" +
 		hexValue(`"SpecifiedLicenseServers"=hex(7):`, []byte("lsA\x00lsB\x00\x00")) + "\r\n"

@@ -60,7 +60,7 @@ func Decode(r io.Reader, name string, opts Options, fn func(*evtx.Event) error) 
 	if err != nil {
 		return st, fmt.Errorf("%s: %w", name, err)
 	}
-	g := &guard{r: &ctrlReader{r: text}, max: opts.MaxBytes}
+	g := &guard{r: &sanitizer{r: text}, max: opts.MaxBytes}
 	dec := newDecoder(versionFix(g))
 	rd := &reader{dec: dec, guard: g, name: name, opts: opts, st: &st}
 	err = rd.run(fn)

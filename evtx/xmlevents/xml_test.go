@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"unicode/utf16"
 
 	"github.com/tsdiag/tsdiag/evtx"
@@ -287,5 +288,21 @@ func TestControlCharacters(t *testing.T) {
 	if len(evs) != 1 || len(st.Damages) > 0 || evs[0].Param(1) != "a\x03b\x00" || evs[0].Computer != "A\x01B" ||
 		evs[0].Data["x\x1f"] != "a\x03b\x00" {
 		t.Fatalf("%d events, %+v, damages %+v", len(evs), evs, st.Damages)
+	}
+}
+
+// TestANSIExport reads an export saved in the Windows-1252 code page (as
+// PowerShell's Out-File -Encoding Default writes it), through a reader that
+// returns one byte at a time so UTF-8 sequences split across reads are
+// exercised too.
+func TestANSIExport(t *testing.T) {
+	doc := []byte("<Event><System><Computer>SRV-M\xdcNCHEN</Computer></System><EventData><Data>caf\xe9 \x80 \xe2\x82\xac ok</Data></EventData></Event>")
+	var evs []*evtx.Event
+	_, err := Decode(iotest.OneByteReader(bytes.NewReader(doc)), "ansi.xml", Options{}, func(e *evtx.Event) error {
+		evs = append(evs, e)
+		return nil
+	})
+	if err != nil || len(evs) != 1 || evs[0].Computer != "SRV-MÜNCHEN" || evs[0].Param(1) != "café € € ok" {
+		t.Fatalf("err %v, %+v", err, evs)
 	}
 }

@@ -162,6 +162,9 @@ func (w *walker) file(path string, explicit bool) {
 	if !before.Mode().IsRegular() {
 		if explicit {
 			w.unreadable(path, 0, "not a regular file")
+		} else {
+			// Symbolic links to directories are not followed (no loops).
+			w.skipped(path, "not a regular file")
 		}
 		return
 	}

@@ -38,6 +38,7 @@ type htmlFinding struct {
 	Seen      string
 	Timeline  template.HTML
 	EventMix  string
+	Spread    []string
 	Evidence  []htmlEvidence
 	StepsView []htmlStep
 }
@@ -80,7 +81,7 @@ func htmlFindingOf(it Item) htmlFinding {
 		First: stamp(f.FirstSeen), Last: stamp(f.LastSeen),
 		Seen:     fmt.Sprintf("%s on %s", plural(f.Count, "event"), plural(len(f.Timeline), "day")),
 		Timeline: svgBars(f.Timeline, fmt.Sprintf("%s: events per day", f.ID), 880, 110),
-		EventMix: eventMix(f.Evidence),
+		EventMix: eventMix(f.Evidence), Spread: spread(f.Evidence),
 	}
 	for _, e := range f.Evidence {
 		hf.Evidence = append(hf.Evidence, htmlEvidence{Time: stamp(e.Time), Event: fmt.Sprintf("%s %d", shortProvider(e.Provider), e.EventID),
@@ -189,6 +190,7 @@ ol.steps > li { margin-bottom: .9rem; } .risk { font-size: .8rem; color: var(--m
 {{if .Article}}<p>{{.Article.Summary}}</p>{{end}}
 <p><strong>For:</strong> {{.Group}} · <strong>Seen:</strong> {{.Seen}}, {{.First}} → {{.Last}}{{if .Facts}} · <strong>Facts:</strong> <code>{{.Facts}}</code>{{end}}</p>
 <p class="muted">rule <code>{{.Rule}}</code> · confidence {{printf "%.2f" .Confidence}} · score {{printf "%.2f" .Score}}</p>
+{{range .Spread}}<p class="muted">{{.}}</p>{{end}}
 <div class="timeline">{{.Timeline}}</div>
 {{if .Evidence}}<details><summary>Evidence: {{len .Evidence}} of {{.Count}} events ({{.EventMix}})</summary>
 <table><thead><tr><th>Time (UTC)</th><th>Event</th><th>File</th><th>Record</th><th>Values</th></tr></thead><tbody>

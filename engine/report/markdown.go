@@ -85,6 +85,9 @@ func writeMarkdownFinding(w *errWriter, r *Report, it Item) {
 	if facts := factsText(f.Facts); facts != "" {
 		w.printf("- **Facts:** `%s`\n", facts)
 	}
+	for _, line := range spread(f.Evidence) {
+		w.printf("- **Varies:** %s\n", mdEscape(line))
+	}
 	w.printf("- **Rule:** `%s` · confidence %.2f · score %.2f\n", f.Rule, f.Confidence, f.Score)
 	if slots := dayRange(f.Timeline, 60); len(slots) > 1 {
 		peak := 0

@@ -384,3 +384,50 @@ func (r *Report) forText(f engine.Finding) string {
 	}
 	return who
 }
+
+// spread lists, for each evidence value that differs between events
+// (clients, users, license servers; not the raw %n params), its distinct
+// values: "client: WS-1, WS-2, WS-3". It is how a reader sees at once
+// whether one client or many are affected.
+func spread(ev []engine.Evidence) []string {
+	const maxValues = 8
+	seen := map[string]map[string]bool{}
+	order := map[string][]string{}
+	for _, e := range ev {
+		for k, v := range e.Values {
+			if strings.HasPrefix(k, "param") || v == "" {
+				continue
+			}
+			if seen[k] == nil {
+				seen[k] = map[string]bool{}
+			}
+			if !seen[k][v] {
+				seen[k][v] = true
+				order[k] = append(order[k], v)
+			}
+		}
+	}
+	var out []string
+	for _, k := range sortedKeys(order) {
+		vals := order[k]
+		if len(vals) < 2 {
+			continue
+		}
+		sort.Strings(vals)
+		line := k + ": " + strings.Join(vals[:min(len(vals), maxValues)], ", ")
+		if len(vals) > maxValues {
+			line += fmt.Sprintf(" … (%d in the kept evidence)", len(vals))
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

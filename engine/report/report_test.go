@@ -268,3 +268,17 @@ func TestSparseReportsRender(t *testing.T) {
 	WriteJSON(&b, empty)
 	validateJSON(t, b.Bytes())
 }
+
+func TestSpreadNamesVaryingValues(t *testing.T) {
+	var ev []engine.Evidence
+	for i, c := range []string{"WS-2", "WS-1", "WS-2", "WS-3"} {
+		ev = append(ev, engine.Evidence{RecordID: uint64(i), Values: map[string]string{"client": c, "host": "RDSH01", "param1": c}})
+	}
+	got := spread(ev)
+	if len(got) != 1 || got[0] != "client: WS-1, WS-2, WS-3" {
+		t.Fatalf("spread = %q", got)
+	}
+	if spread(ev[:1]) != nil {
+		t.Fatal("one event has no spread")
+	}
+}

@@ -201,6 +201,9 @@ func writeTextEvidence(w *errWriter, f engine.Finding, p palette) {
 		shown = fmt.Sprintf("%d of %d", len(f.Evidence), f.Count)
 	}
 	w.printf("   %s %s; %s\n", p.header.Sprint("Evidence:"), shown, eventMix(f.Evidence))
+	for _, line := range spread(f.Evidence) {
+		w.printf("     %s\n", line)
+	}
 	const maxShown = 8
 	ev := f.Evidence
 	skipped := 0

@@ -127,6 +127,9 @@ func Find(all []Scenario, id string) (Scenario, bool) {
 	return Scenario{}, false
 }
 
+// LoadFile reads one scenario file of fsys.
+func LoadFile(fsys fs.FS, name string) (Scenario, error) { return loadFile(fsys, name) }
+
 func loadFile(fsys fs.FS, name string) (Scenario, error) {
 	b, err := fs.ReadFile(fsys, name)
 	if err != nil {

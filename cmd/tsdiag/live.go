@@ -40,6 +40,7 @@ type liveOptions struct {
 	RuleDirs         []string
 	NoBuiltin        bool
 	NoConfig         bool
+	PrintQuery       bool
 }
 
 const liveLong = `Follow the Windows event log on this server and print licensing findings as
@@ -77,11 +78,15 @@ func newLiveCmd() *cobra.Command {
 		Example: `  tsdiag live --backfill 30d
   tsdiag live --format jsonl --eventlog
   tsdiag live --install-service --backfill 7d
+  tsdiag live --print-query --channel System
   tsdiag live --uninstall-service`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := o.check(); err != nil {
 				return withCode(exitError, err)
+			}
+			if o.PrintQuery {
+				return printLiveQuery(o, c.OutOrStdout())
 			}
 			ctx, stop := signal.NotifyContext(cmdContext(c), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -101,6 +106,7 @@ func newLiveCmd() *cobra.Command {
 	f.StringArrayVar(&o.RuleDirs, "rules", nil, "load rules from `DIR` over the built-in pack; repeatable")
 	f.BoolVar(&o.NoBuiltin, "no-builtin", false, "do not load the built-in rule pack")
 	f.BoolVar(&o.NoConfig, "no-config", false, "do not read the licensing configuration from the registry")
+	f.BoolVar(&o.PrintQuery, "print-query", false, "print the subscription query (paste into Event Viewer: Create Custom View → XML) and exit; any system")
 	return cmd
 }
 
@@ -133,6 +139,19 @@ func (o *liveOptions) backfill() (time.Duration, error) {
 		return 0, fmt.Errorf("--backfill %q: not a duration (e.g. 30d, 12h)", o.Backfill)
 	}
 	return d, nil
+}
+
+func printLiveQuery(o liveOptions, w io.Writer) error {
+	set, err := loadRuleSet(o.NoBuiltin, o.RuleDirs)
+	if err != nil {
+		return withCode(exitError, err)
+	}
+	x, err := liveQuery(set, o.Channels).XML()
+	if err != nil {
+		return withCode(exitError, err)
+	}
+	_, err = fmt.Fprintln(w, x)
+	return err
 }
 
 // liveQuery builds the subscription query from the rule set.

@@ -83,3 +83,12 @@ func TestLiveQueryFromBuiltinRules(t *testing.T) {
 		t.Errorf("grace expiry id missing:\n%s", x)
 	}
 }
+
+func TestLivePrintQuery(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run([]string{"live", "--print-query", "--channel", "System"}, &out, &errOut)
+	if code != exitOK || !strings.HasPrefix(out.String(), "<QueryList>") || strings.Count(out.String(), "<Select ") != 1 ||
+		!strings.Contains(out.String(), "Provider[@Name='TermService']") {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+}

@@ -96,7 +96,7 @@ func runWatch(ctx context.Context, o watchOptions, stdout, stderr io.Writer) err
 	if err != nil {
 		return withCode(exitError, err)
 	}
-	if strings.Contains(strings.ToLower(filepath.ToSlash(o.Path)), "winevt/logs") {
+	if strings.Contains(strings.ToLower(strings.ReplaceAll(o.Path, `\`, "/")), "winevt/logs") {
 		// The event log service holds its own files open; the API is the way in.
 		fmt.Fprintln(stderr, "tsdiag: watch: the live logs of this machine are read best with 'tsdiag live'")
 	}

@@ -248,10 +248,12 @@ func (d *decoder) decodeRecord(c *chunkState, off, size int) *Event {
 		evNode = root.Children[0]
 	}
 	ev := EventFromTree(evNode)
+	// A record caught while being written has zeroed values; its header
+	// still holds the real record id and write time.
 	if ev.RecordID == 0 {
 		ev.RecordID = le64(c.buf[off+8:])
 	}
-	if ev.TimeCreated.IsZero() {
+	if ev.TimeCreated.Year() <= 1601 {
 		ev.TimeCreated = fileTime(le64(c.buf[off+16:]))
 	}
 	ev.File, ev.Offset = d.file, c.base+int64(off)

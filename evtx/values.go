@@ -131,11 +131,12 @@ func renderValue(t byte, b []byte) string {
 	case vtGUID:
 		return renderGUID(b)
 	case vtSizeT:
+		// Windows renders pointers unpadded (ProcessId 0x24c).
 		if len(b) == 4 {
-			return "0x" + pad(strconv.FormatUint(uint64(le32(b)), 16), 8)
+			return "0x" + strconv.FormatUint(uint64(le32(b)), 16)
 		}
 		if len(b) == 8 {
-			return "0x" + pad(strconv.FormatUint(le64(b), 16), 16)
+			return "0x" + strconv.FormatUint(le64(b), 16)
 		}
 	case vtFileTime:
 		return formatTime(fileTime(le64(b)))
@@ -251,12 +252,8 @@ func renderSID(b []byte) (string, bool) {
 
 // fileTime converts 100 ns ticks since 1601 to UTC.
 func fileTime(ft uint64) time.Time {
-	const epochDiff = 116444736000000000 // 1601 → 1970 in 100 ns ticks
-	if ft < epochDiff {
-		return time.Unix(0, 0).UTC().Add(-time.Duration(epochDiff-ft) * 100)
-	}
-	d := ft - epochDiff
-	return time.Unix(int64(d/1e7), int64(d%1e7)*100).UTC()
+	const secsTo1970 = 11644473600
+	return time.Unix(int64(ft/1e7)-secsTo1970, int64(ft%1e7)*100).UTC()
 }
 
 func systemTime(b []byte) time.Time {

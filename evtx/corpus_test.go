@@ -1,0 +1,103 @@
+package evtx
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// corpusDir is ../shared/corpus/evtx-samples relative to the repo root.
+func corpusDir(t testing.TB) string {
+	dir := filepath.Join("..", "..", "shared", "corpus", "evtx-samples")
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.tsv")); err != nil {
+		t.Skipf("shared corpus absent (%v): corpus tests skipped", err)
+	}
+	return dir
+}
+
+// manifest reads MANIFEST.tsv: file name → expected record count.
+func manifest(t testing.TB) map[string]int {
+	dir := corpusDir(t)
+	f, err := os.Open(filepath.Join(dir, "MANIFEST.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m := map[string]int{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
+			continue
+		}
+		cols := strings.Split(line, "\t")
+		n, err := strconv.Atoi(cols[1])
+		if err != nil {
+			t.Fatalf("MANIFEST.tsv: %q: %v", line, err)
+		}
+		m[cols[0]] = n
+	}
+	if len(m) == 0 {
+		t.Fatal("MANIFEST.tsv lists no files")
+	}
+	return m
+}
+
+type recKey struct {
+	off int64
+	id  uint64
+}
+
+func decodeAll(t testing.TB, path string, opts Options) ([]*Event, Stats) {
+	t.Helper()
+	var evs []*Event
+	st, err := DecodeFile(path, opts, func(e *Event) error { evs = append(evs, e); return nil })
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return evs, st
+}
+
+func TestCorpusRecordCounts(t *testing.T) {
+	dir := corpusDir(t)
+	for name, want := range manifest(t) {
+		path := filepath.Join(dir, name)
+		evs, st := decodeAll(t, path, Options{})
+		if st.Records < want || len(evs) != st.Records || st.Matched != st.Records {
+			t.Errorf("%s: %d records decoded (%d passed), MANIFEST expects at least %d; damages %v",
+				name, st.Records, len(evs), want, st.Damages)
+		}
+		// The streaming reader (no ReaderAt) and the parallel path must
+		// yield the same events in the same order.
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var streamed []recKey
+		sst, err := Decode(bufio.NewReader(f), name, Options{}, func(e *Event) error {
+			streamed = append(streamed, recKey{e.Offset, e.RecordID})
+			return nil
+		})
+		f.Close()
+		if err != nil || sst.Records != st.Records || sst.DamagedRecords != st.DamagedRecords {
+			t.Errorf("%s: streaming decode differs: %v %+v vs %+v", name, err, sst, st)
+		}
+		par, pst := decodeAll(t, path, Options{Workers: 3})
+		if pst.Records != st.Records || len(par) != len(evs) || len(streamed) != len(evs) {
+			t.Errorf("%s: parallel decode: %d records vs %d", name, pst.Records, st.Records)
+			continue
+		}
+		for i := range evs {
+			if !reflect.DeepEqual(par[i], evs[i]) || streamed[i] != (recKey{evs[i].Offset, evs[i].RecordID}) {
+				t.Errorf("%s: event %d differs between sequential, streaming and parallel decode", name, i)
+				break
+			}
+		}
+		t.Logf("%s: %d records (manifest %d), %d damaged records, %d damaged chunks", name, st.Records, want,
+			st.DamagedRecords, st.DamagedChunks)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tsdiag/tsdiag"
+	"github.com/tsdiag/tsdiag/evtx"
 	"github.com/tsdiag/tsdiag/evtx/scenario"
 	"github.com/tsdiag/tsdiag/evtx/writer"
 	"github.com/tsdiag/tsdiag/evtx/writer/readback"
@@ -264,6 +265,30 @@ func TestScenarioFilesReadByLibevtxAndPythonEvtx(t *testing.T) {
 					t.Error(msg)
 				}
 			})
+		}
+	}
+}
+
+// TestScenarioFilesDecodeIdentically: the project's decoder returns every
+// record of every scenario with the System fields and values written.
+func TestScenarioFilesDecodeIdentically(t *testing.T) {
+	dir := t.TempDir()
+	for _, s := range loadAll(t) {
+		recs := s.Generate(1, scenario.DefaultStart, 0)
+		path := filepath.Join(dir, s.ID+".evtx")
+		if err := os.WriteFile(path, encode(t, recs), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var evs []*evtx.Event
+		st, err := evtx.DecodeFile(path, evtx.Options{}, func(e *evtx.Event) error {
+			evs = append(evs, e)
+			return nil
+		})
+		if err != nil || st.DamagedRecords != 0 || st.DamagedChunks != 0 {
+			t.Fatalf("%s: %v, damage %+v", s.ID, err, st.Damages)
+		}
+		for _, msg := range readback.CompareEvents(recs, evs, 5) {
+			t.Errorf("%s: %s", s.ID, msg)
 		}
 	}
 }

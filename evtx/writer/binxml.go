@@ -30,6 +30,9 @@ type tnode struct {
 	name  string
 	attrs []tattr
 	kids  []titem
+	// dep is the substitution whose absence removes the element (Windows'
+	// dependency identifier), or -1 for none.
+	dep int
 }
 
 type tattr struct {
@@ -48,7 +51,13 @@ type titem struct {
 }
 
 func elem(name string, kids ...titem) titem {
-	return titem{node: &tnode{name: name, kids: kids}, sub: -1}
+	return titem{node: &tnode{name: name, kids: kids, dep: -1}, sub: -1}
+}
+
+// dependsOn marks the element as present only when substitution i is.
+func (t titem) dependsOn(i int) titem {
+	t.node.dep = i
+	return t
 }
 
 func text(s string) titem { return titem{text: s, sub: -1} }
@@ -85,7 +94,7 @@ func (n *tnode) String() string {
 
 // elementTree turns a user Element into a template-less tree.
 func elementTree(e Element) *tnode {
-	n := &tnode{name: e.Name}
+	n := &tnode{name: e.Name, dep: -1}
 	for _, a := range e.Attrs {
 		n.attrs = append(n.attrs, attr(a.Name, text(a.Value)))
 	}
@@ -121,7 +130,11 @@ func (c *chunk) element(n *tnode) {
 		tok |= flagMore
 	}
 	c.u8(tok)
-	c.u16(noDependency)
+	if n.dep >= 0 {
+		c.u16(uint16(n.dep))
+	} else {
+		c.u16(noDependency)
+	}
 	size := c.placeholder()
 	c.name(n.name)
 	if len(n.attrs) > 0 {

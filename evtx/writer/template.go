@@ -180,8 +180,8 @@ func (tc *templateCache) get(p Payload) *template {
 
 // classicTemplate is the nested EventData template of ReportEvent events.
 var classicTemplate = newTemplate("classic-eventdata", elem("EventData",
-	elem("Data", optSub(0, TypeString|ArrayFlag)),
-	elem("Binary", optSub(1, TypeBinary)),
+	elem("Data", optSub(0, TypeString|ArrayFlag)).dependsOn(0),
+	elem("Binary", optSub(1, TypeBinary)).dependsOn(1),
 ).node)
 
 // recordValues lists the substitution values of r in index order.

@@ -2,6 +2,7 @@ package writer
 
 import (
 	"encoding/binary"
+	"encoding/xml"
 	"fmt"
 	"math"
 	"strconv"
@@ -129,7 +130,7 @@ func GUID(s string) Value {
 }
 
 // SizeT is a 64-bit size_t, rendered in hex as Windows does.
-func SizeT(n uint64) Value { return scalar(TypeSizeT, le64(n), fmt.Sprintf("0x%016x", n)) }
+func SizeT(n uint64) Value { return scalar(TypeSizeT, le64(n), fmt.Sprintf("0x%x", n)) }
 
 // FileTime renders as RFC 3339 UTC with 100 ns precision.
 func FileTime(t time.Time) Value {
@@ -150,12 +151,33 @@ func SID(s string) Value {
 	return v
 }
 
-func Hex32(n uint32) Value { return scalar(TypeHex32, le32(n), fmt.Sprintf("0x%08x", n)) }
-func Hex64(n uint64) Value { return scalar(TypeHex64, le64(n), fmt.Sprintf("0x%016x", n)) }
+// Hex32 and Hex64 render as Windows' XML does: 0x and minimal lower-case hex.
+func Hex32(n uint32) Value { return scalar(TypeHex32, le32(n), fmt.Sprintf("0x%x", n)) }
+func Hex64(n uint64) Value { return scalar(TypeHex64, le64(n), fmt.Sprintf("0x%x", n)) }
 
-// BinXml is a nested BinXml fragment holding e, written without a template.
+// BinXml is a nested BinXml fragment holding e; it renders as compact XML.
 func BinXml(e Element) Value {
-	return Value{Type: TypeBinXml, elem: &e, text: []string{e.Text}}
+	return Value{Type: TypeBinXml, elem: &e, text: []string{e.xml()}}
+}
+
+func (e Element) xml() string {
+	var b strings.Builder
+	b.WriteString("<" + e.Name)
+	for _, a := range e.Attrs {
+		b.WriteString(" " + a.Name + "='" + xmlEscape(a.Value) + "'")
+	}
+	b.WriteString(">" + xmlEscape(e.Text))
+	for _, c := range e.Children {
+		b.WriteString(c.xml())
+	}
+	b.WriteString("</" + e.Name + ">")
+	return b.String()
+}
+
+func xmlEscape(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
 }
 
 // ArrayOf builds an array of t from elements that must all be of type t.

@@ -160,9 +160,9 @@ func sameValue(v writer.Value, got []string, python bool) error {
 
 func sameText(t writer.ValueType, want, got string, python bool) bool {
 	switch t {
-	case writer.TypeReal32, writer.TypeReal64, writer.TypeSizeT:
+	case writer.TypeReal32, writer.TypeReal64, writer.TypeSizeT, writer.TypeHex32, writer.TypeHex64:
 		return number(want) == number(got)
-	case writer.TypeBool, writer.TypeGUID, writer.TypeHex32, writer.TypeHex64:
+	case writer.TypeBool, writer.TypeGUID:
 		return strings.EqualFold(want, got)
 	case writer.TypeBinary:
 		if python {

@@ -242,7 +242,7 @@ func (e *Engine) findings(now time.Time) []Finding {
 		}
 	}
 	rank(out, now)
-	return out
+	return collapse(out)
 }
 
 // queued is a buffered event; seq keeps equal times in arrival order.

@@ -585,3 +585,27 @@ func TestAbsenceAnswerFedBeforeItsStart(t *testing.T) {
 		t.Fatalf("reordered answer ignored: %+v", fs)
 	}
 }
+
+func TestVariantRulesOfOneDiagnosisCollapse(t *testing.T) {
+	fs := []Finding{
+		{ID: "grace-period-expired", Rule: "grace-period-expired", Host: "H", Group: map[string]string{"host": "H"}, Rank: 1},
+		{ID: "no-license-server", Rule: "no-license-server", Host: "H", Group: map[string]string{"host": "H"}, Rank: 2},
+		{ID: "grace-period-expired", Rule: "grace-period-expired.after-countdown", Host: "H", Group: map[string]string{"host": "H"}, Rank: 3},
+		{ID: "grace-period-expired", Rule: "grace-period-expired", Host: "G", Group: map[string]string{"host": "G"}, Rank: 4},
+	}
+	got := collapse(fs)
+	if len(got) != 3 {
+		t.Fatalf("got %d findings, want 3 (one per diagnosis and host): %+v", len(got), got)
+	}
+	if got[0].Rule != "grace-period-expired" || len(got[0].AlsoMatched) != 1 || got[0].AlsoMatched[0] != "grace-period-expired.after-countdown" {
+		t.Fatalf("first finding %+v should keep its rule and name the variant", got[0])
+	}
+	for i, f := range got {
+		if f.Rank != i+1 {
+			t.Fatalf("rank %d at position %d", f.Rank, i)
+		}
+	}
+	if got[2].Host != "G" {
+		t.Fatalf("a different host must stay a separate finding: %+v", got[2])
+	}
+}

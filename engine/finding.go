@@ -23,6 +23,9 @@ type Finding struct {
 	Evidence   []Evidence        `json:"evidence"`
 	Timeline   []Bucket          `json:"timeline"` // one bucket per UTC day with matches
 	KB         []string          `json:"kb"`
+	// AlsoMatched lists other rules of the same diagnosis that fired for
+	// the same group; their findings are folded into this one.
+	AlsoMatched []string `json:"also_matched,omitempty"`
 }
 
 // Evidence points at one event that contributed to a finding.

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/tsdiag/tsdiag/evtx/scenario"
 	"github.com/tsdiag/tsdiag/evtx/writer/readback"
 )
 
@@ -90,5 +93,64 @@ func TestGenNoiseMB(t *testing.T) {
 	}
 	if want := "records"; !strings.Contains(stderr, want) || !strings.Contains(stderr, " "+strconv.Itoa(len(recs))+" records") {
 		t.Fatalf("libevtx read %d records; gen said %q", len(recs), stderr)
+	}
+}
+
+// TestScenariosDiagnosedAsExpected closes the loop of issue 3 and 5: every
+// built-in scenario, written by gen and read by the real scan, yields the
+// diagnosis its file declares — ranked first, with the declared group
+// labels and facts — and healthy scenarios yield nothing above info.
+func TestScenariosDiagnosedAsExpected(t *testing.T) {
+	all, err := builtinScenarios()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, s := range all {
+		path := filepath.Join(dir, s.ID+".evtx")
+		if _, err := writeScenario(s, path, 1, scenario.DefaultStart, 0); err != nil {
+			t.Fatal(err)
+		}
+		code, out, stderr := genCLI(t, "scan", "--fail-on", "none", "--format", "json", path)
+		if code != 0 {
+			t.Fatalf("%s: scan exit %d: %s", s.ID, code, stderr)
+		}
+		var rep struct {
+			Findings []struct {
+				ID       string            `json:"id"`
+				Severity string            `json:"severity"`
+				Group    map[string]string `json:"group"`
+				Facts    map[string]any    `json:"facts"`
+			} `json:"findings"`
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("%s: %v", s.ID, err)
+		}
+		if s.Expect.Diagnosis == "none" {
+			for _, f := range rep.Findings {
+				if f.Severity != "info" {
+					t.Errorf("%s: healthy scenario has %s finding %s", s.ID, f.Severity, f.ID)
+				}
+			}
+			continue
+		}
+		if len(rep.Findings) == 0 {
+			t.Errorf("%s: no finding, want %s", s.ID, s.Expect.Diagnosis)
+			continue
+		}
+		f := rep.Findings[0]
+		if f.ID != s.Expect.Diagnosis {
+			t.Errorf("%s: first finding %s, want %s", s.ID, f.ID, s.Expect.Diagnosis)
+		}
+		for k, v := range s.Expect.Group {
+			if f.Group[k] != v {
+				t.Errorf("%s: group %s=%q, want %q", s.ID, k, f.Group[k], v)
+			}
+		}
+		for k, v := range s.Expect.Facts {
+			if fmt.Sprint(f.Facts[k]) != fmt.Sprint(v) {
+				t.Errorf("%s: fact %s=%v, want %v", s.ID, k, f.Facts[k], v)
+			}
+		}
 	}
 }

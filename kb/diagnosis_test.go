@@ -156,7 +156,7 @@ func scenarios() []timeline {
 			})},
 		{name: "SC-01 no license server specified 2019", diagnosis: "no-license-server", group: map[string]string{"host": "RDSH01.contoso.com"}, shapes: modern,
 			events: cat(noise(h, 5), days(5, func(d int) []ev { return []ev{e(pRCM, 50282, at(d, 4), h[0])} }))},
-		{name: "SC-02 license server stopped then unreachable", diagnosis: "license-server-unreachable", group: map[string]string{"license_server": "ls01"}, shapes: both,
+		{name: "SC-02 license server stopped then unreachable", diagnosis: "license-server-unreachable", group: map[string]string{"license_server": "LS01"}, shapes: both,
 			facts: map[string]any{"ls_stopped": true},
 			events: cat(noise(h, 3), []ev{e(pLIC, 3, at(1, 10), "LS01.contoso.com"),
 				e(pRCM, 1131, at(1, 11), h[0], "LS01"), e(pRCM, 1131, at(1, 12), h[1], "ls01.contoso.com"), e(pRCM, 1028, at(1, 12), h[0], "WS-17")})},

@@ -52,11 +52,14 @@ type Engine struct {
 	buf    eventHeap
 	seq    uint64
 	newest time.Time // newest event fed
-	clock  time.Time // time of the newest event evaluated
-	rules  []*ruleState
-	index  map[indexKey][]*ruleState
-	stats  Stats
-	sweep  int
+	// hostNewest is the newest event fed per Computer: a bundle mixing
+	// hosts (or eras) counts each host's countdown from its own last event.
+	hostNewest map[string]time.Time
+	clock      time.Time // time of the newest event evaluated
+	rules      []*ruleState
+	index      map[indexKey][]*ruleState
+	stats      Stats
+	sweep      int
 	// lowered caches provider names in lower case (a log has few).
 	lowered map[string]string
 }
@@ -104,6 +107,7 @@ func (e *Engine) Feed(ev *evtx.Event) error {
 	if t.After(e.newest) {
 		e.newest = t
 	}
+	e.noteHost(ev.Computer, t)
 	// Events no rule selects are not buffered; they only move stream time
 	// (absence deadlines, the end-of-stream reference).
 	if e.lookup(ev) != nil {
@@ -238,7 +242,7 @@ func (e *Engine) findings(now time.Time) []Finding {
 	var out []Finding
 	for _, rs := range e.rules {
 		for _, a := range rs.findingsInOrder() {
-			out = append(out, a.finding(e, now))
+			out = append(out, a.finding(e, e.hostReference(a, now)))
 		}
 	}
 	rank(out, now)
@@ -299,4 +303,26 @@ func (h *eventHeap) pop() queued {
 	}
 	*h = a
 	return top
+}
+
+func (e *Engine) noteHost(host string, t time.Time) {
+	if e.hostNewest == nil {
+		e.hostNewest = map[string]time.Time{}
+	}
+	if t.After(e.hostNewest[host]) {
+		e.hostNewest[host] = t
+	}
+}
+
+// hostReference is the time a finding's facts and recency count from:
+// --now when given, the live clock when it has moved past the stream, else
+// the newest event of the finding's own host.
+func (e *Engine) hostReference(a *acc, now time.Time) time.Time {
+	if !e.opts.Now.IsZero() || now.After(e.newest) || a.lastEv == nil {
+		return now
+	}
+	if t, ok := e.hostNewest[a.lastEv.Computer]; ok {
+		return t
+	}
+	return now
 }

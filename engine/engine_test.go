@@ -391,6 +391,39 @@ span_days = "DaysBetween(FirstSeen, LastSeen)"
 	}
 }
 
+// A bundle with a second host whose log runs a year later must not turn the
+// first host's countdown into hundreds of days overdue.
+func TestFactsCountFromEachHostsNewestEvent(t *testing.T) {
+	set := ruleSet(t, `
+[[class]]
+name = "grace_warning"
+events = [{ provider = "TermService", id = 1009 }]
+[[rule]]
+id = "grace-period-expiring"
+title = "Grace period expiring"
+severity = "high"
+confidence = 0.9
+classes = ["grace_warning"]
+group_by = { host = "Computer" }
+[rule.facts]
+days_left = "DaysUntil(ParseDate(Param(1)))"
+`)
+	year := 365 * 24 * time.Hour
+	fs := run(t, set, Options{},
+		ev("TermService", 1009, 0, "OLD", "3/15/2024"),
+		ev("TermService", 1009, 24*time.Hour, "OLD", "3/15/2024"),
+		ev("TermService", 1009, year, "NEW", "3/20/2025"),
+	)
+	got := map[string]any{}
+	for _, f := range fs {
+		got[f.Host] = f.Facts["days_left"]
+	}
+	// OLD's newest event is 2024-03-02 12:00; NEW's is 2025-03-01 12:00.
+	if got["OLD"] != 12.5 || got["NEW"] != 18.5 {
+		t.Fatalf("days_left per host %v, want OLD 12.5 and NEW 18.5", got)
+	}
+}
+
 func TestSinceUntil(t *testing.T) {
 	set := ruleSet(t, countRule)
 	evs := []*evtx.Event{ev(rcm, 1028, 0, "H", "A"), ev(rcm, 1028, time.Minute, "H", "A"), ev(rcm, 1028, 2*time.Minute, "H", "A")}

@@ -99,7 +99,10 @@ func TestCorpusHasNoLicensingFindings(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			fs, _ := scanFiles(t, set, f)
+			fs, st := scanFiles(t, set, f)
+			if st.Records == 0 {
+				t.Errorf("no records decoded from %s", filepath.Base(f))
+			}
 			for _, x := range fs {
 				if x.Severity != "info" {
 					t.Errorf("%s: %s (%s) group %v", filepath.Base(f), x.Rule, x.Severity, x.Group)

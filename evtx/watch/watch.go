@@ -25,7 +25,8 @@ import (
 )
 
 // DecodeFunc decodes one EVTX file, calling fn for every record filter
-// accepts; damage is reported in the stats, not as an error.
+// accepts; damage is reported in the stats, not as an error. A custom
+// DecodeFunc always reads whole files.
 type DecodeFunc func(path string, filter evtx.Filter, fn func(*evtx.Event) error) (evtx.Stats, error)
 
 // DecodeEVTX is the project's streaming EVTX decoder, sequential: on a 20 MB
@@ -52,7 +53,7 @@ func (n Note) String() string { return n.File + ": " + n.Text }
 type Options struct {
 	Interval time.Duration // poll interval (default 2s)
 	Filter   evtx.Filter
-	Decode   DecodeFunc // nil: DecodeEVTX
+	Decode   DecodeFunc // nil: the project's decoder, reading only changed chunks
 	// SkipExisting starts at the end: records already in the files when
 	// Follow starts are not delivered.
 	SkipExisting bool
@@ -112,9 +113,6 @@ type Watcher struct {
 
 // NewWatcher returns a Watcher for driving polls by hand.
 func NewWatcher(path string, opts Options) *Watcher {
-	if opts.Decode == nil {
-		opts.Decode = DecodeEVTX
-	}
 	if opts.OnNote == nil {
 		opts.OnNote = func(Note) {}
 	}
@@ -126,6 +124,7 @@ type fileState struct {
 	print   uint32 // checksum of the file header and last chunk
 	damaged int
 	failed  string            // the decode error, when the file could not be read
+	layout  layout            // chunk checksums, to decode only what changed
 	maxID   map[string]uint64 // per stream, in this file
 }
 
@@ -216,8 +215,12 @@ func (w *Watcher) file(path string, info os.FileInfo) []*evtx.Event {
 	if prev != nil && unchanged(prev.info, info) && prev.print == fp {
 		return nil
 	}
+	cur := &fileState{info: info, print: fp, maxID: map[string]uint64{}}
+	// Only a file that grew or filled in place is read chunk by chunk; a new,
+	// replaced or shrunk one is read whole.
+	whole := prev == nil || prev.failed != "" || !os.SameFile(prev.info, info) || info.Size() < prev.info.Size()
 	var events []*evtx.Event
-	stats, err := w.opts.Decode(path, w.opts.Filter, func(ev *evtx.Event) error {
+	stats, err := w.decode(path, prev, cur, whole, func(ev *evtx.Event) error {
 		events = append(events, ev)
 		return nil
 	})
@@ -227,11 +230,22 @@ func (w *Watcher) file(path string, info os.FileInfo) []*evtx.Event {
 		if prev == nil || prev.failed != err.Error() {
 			w.note(path, "unreadable", err.Error())
 		}
-		w.files[path] = &fileState{info: info, print: fp, failed: err.Error(), maxID: map[string]uint64{}}
+		cur.failed = err.Error()
+		w.files[path] = cur
 		return nil
 	}
-	cur := &fileState{info: info, print: fp, damaged: stats.DamagedRecords + stats.DamagedChunks, maxID: maxIDs(w.dedupe, events)}
-	w.describe(path, prev, cur, stats)
+	cur.damaged = stats.DamagedRecords + stats.DamagedChunks
+	if !whole {
+		for k, v := range prev.maxID {
+			cur.maxID[k] = v
+		}
+	}
+	for k, v := range maxIDs(w.dedupe, events) {
+		if whole || v > cur.maxID[k] {
+			cur.maxID[k] = v
+		}
+	}
+	w.describe(path, prev, cur, stats, whole)
 	w.files[path] = cur
 	sort.SliceStable(events, func(i, j int) bool { return events[i].RecordID < events[j].RecordID })
 	var fresh []*evtx.Event
@@ -241,6 +255,29 @@ func (w *Watcher) file(path string, info os.FileInfo) []*evtx.Event {
 		}
 	}
 	return fresh
+}
+
+// decode reads the whole file or, when it only grew, the chunks that
+// changed since prev; cur records the chunk layout for the next poll.
+func (w *Watcher) decode(path string, prev, cur *fileState, whole bool, fn func(*evtx.Event) error) (evtx.Stats, error) {
+	if w.opts.Decode != nil {
+		return w.opts.Decode(path, w.opts.Filter, fn)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return evtx.Stats{}, err
+	}
+	defer f.Close()
+	if cur.layout, err = readLayout(f); err != nil {
+		return evtx.Stats{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if whole {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return evtx.Stats{}, err
+		}
+		return evtx.Decode(f, path, evtx.Options{Filter: w.opts.Filter}, fn)
+	}
+	return decodeChunks(f, path, changed(prev.layout, cur.layout), w.opts.Filter, fn)
 }
 
 // unchanged compares what a stat shows. The last chunk of an EVTX file
@@ -261,7 +298,7 @@ func maxIDs(d *live.Dedupe, events []*evtx.Event) map[string]uint64 {
 }
 
 // describe tells the user what happened to a file that changed.
-func (w *Watcher) describe(path string, prev, cur *fileState, stats evtx.Stats) {
+func (w *Watcher) describe(path string, prev, cur *fileState, stats evtx.Stats, whole bool) {
 	switch {
 	case prev == nil || prev.failed != "":
 		w.note(path, "new", fmt.Sprintf("following (%d records, %d matched)", stats.Records, stats.Matched))
@@ -278,7 +315,7 @@ func (w *Watcher) describe(path string, prev, cur *fileState, stats evtx.Stats) 
 			}
 		}
 	}
-	if prev == nil || cur.damaged != prev.damaged {
+	if prev == nil || !whole || cur.damaged != prev.damaged {
 		if cur.damaged > 0 {
 			w.note(path, "damaged", fmt.Sprintf("%d damaged records, %d damaged chunks (a chunk being written shows as damaged until complete)",
 				stats.DamagedRecords, stats.DamagedChunks))

@@ -3,6 +3,7 @@ package watch_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -227,7 +228,9 @@ func TestFollowGrowingFile(t *testing.T) {
 		before := stages[i-1]
 		growTo(t, path, encode(t, recs[:stages[i]]))
 		f.settle(t)
-		sameIDs(t, fmt.Sprintf("stage %d", i), f.take(), countdownIDs(recs[before:stages[i]]))
+		got := f.take()
+		sameIDs(t, fmt.Sprintf("stage %d", i), got, countdownIDs(recs[before:stages[i]]))
+		checkOffsets(t, path, got)
 	}
 	// Nothing changes: nothing is delivered again.
 	f.settle(t)
@@ -236,6 +239,72 @@ func TestFollowGrowingFile(t *testing.T) {
 		t.Fatalf("unexpected notes %q", k)
 	}
 	f.stop(t)
+}
+
+// checkOffsets reads each event's record header at its Offset in the file:
+// the record signature and the record id must be there (evidence points
+// at the right bytes even when only some chunks were decoded).
+func checkOffsets(t *testing.T, path string, evs []*evtx.Event) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, ev := range evs {
+		var h [16]byte
+		if _, err := f.ReadAt(h[:], ev.Offset); err != nil {
+			t.Fatal(err)
+		}
+		if string(h[:4]) != "**\x00\x00" || binary.LittleEndian.Uint64(h[8:]) != ev.RecordID {
+			t.Fatalf("record %d: offset %d holds % x", ev.RecordID, ev.Offset, h)
+		}
+	}
+}
+
+// TestFollowWrappedLog: a full log that wraps overwrites its oldest chunk
+// with the newest records; the file keeps its size. Only that chunk is
+// decoded and its records delivered.
+func TestFollowWrappedLog(t *testing.T) {
+	recs := serverLog("RDSH01", 3000, 12, 1, start)
+	small := encode(t, recs[:1500])
+	n := (len(small) - 4096) / 65536
+	big := encode(t, recs)
+	nb := (len(big) - 4096) / 65536
+	path := filepath.Join(t.TempDir(), "System.evtx")
+	growTo(t, path, small)
+	f := follow(t, path, watch.Options{Filter: onlyRCM})
+	sameIDs(t, "initial", f.take(), countdownIDs(recs[:1500]))
+	// Chunk 0 now holds the newest chunk of the longer log.
+	wrapped := append([]byte{}, small...)
+	copy(wrapped[:4096], big[:4096])
+	// A chunk of records newer than any in the file, holding a countdown.
+	var newest []byte
+	var want []uint64
+	for j := n; j < nb && len(want) == 0; j++ {
+		newest = big[4096+j*65536 : 4096+(j+1)*65536]
+		for _, id := range countdownIDs(recs) {
+			if id > recs[1499].RecordID && inChunk(newest, id) {
+				want = append(want, id)
+			}
+		}
+	}
+	if len(want) == 0 {
+		t.Fatalf("test setup: no newer chunk of %d holds a countdown (n=%d)", nb, n)
+	}
+	copy(wrapped[4096:4096+65536], newest)
+	growTo(t, path, wrapped)
+	f.settle(t)
+	got := f.take()
+	sameIDs(t, "after wrap", got, want)
+	checkOffsets(t, path, got)
+}
+
+// inChunk reports whether a record id lies in chunk (first/last record
+// numbers of the chunk header at offsets 8 and 16).
+func inChunk(chunk []byte, id uint64) bool {
+	first, last := binary.LittleEndian.Uint64(chunk[8:]), binary.LittleEndian.Uint64(chunk[16:])
+	return id >= first && id <= last
 }
 
 func TestFollowClearedReplacedAndSkipExisting(t *testing.T) {

@@ -37,4 +37,7 @@ type Step struct {
 	// when true the step's likelihood is raised by BoostBy.
 	Boost   string  `toml:"boost_when" json:"boost_when,omitempty"`
 	BoostBy float64 `toml:"boost_by" json:"boost_by,omitempty"`
+	// BoostWhy says in plain words what the boost condition saw; shown in
+	// reports as the reason a step moved up.
+	BoostWhy string `toml:"boost_why" json:"boost_why,omitempty"`
 }

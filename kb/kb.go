@@ -109,6 +109,9 @@ func (b *Base) check(name string, a Article) []string {
 			bad("step %s: destructive steps need a backup", s.ID)
 		}
 		if s.Boost != "" {
+			if s.BoostBy == 0 {
+				bad("step %s: boost_when needs boost_by", s.ID)
+			}
 			if _, err := compileBoost(s.Boost); err != nil {
 				bad("step %s: boost_when: %v", s.ID, err)
 			}

@@ -53,6 +53,9 @@ func TestArticlesAreComplete(t *testing.T) {
 			if s.Verify == "" {
 				t.Errorf("%s/%s: no verify", a.ID, s.ID)
 			}
+			if s.Boost != "" && s.BoostWhy == "" {
+				t.Errorf("%s/%s: boost_when without boost_why (reports show the reason)", a.ID, s.ID)
+			}
 			if s.Risk == "destructive" && len(s.Backup) == 0 {
 				t.Errorf("%s/%s: destructive without a backup", a.ID, s.ID)
 			}
@@ -170,7 +173,23 @@ detail = "d"
 risk = "safe"
 where = "client"
 verify = "v"
-boost_when = "Count >"`,
+boost_when = "Count >"
+boost_by = 0.1
+boost_why = "w"`,
+		"boost without boost_by": `id = "x"
+title = "t"
+summary = "s"
+cause = "c"
+windows = ["w"]
+references = ["r"]
+[[step]]
+id = "a"
+title = "t"
+detail = "d"
+risk = "safe"
+where = "client"
+verify = "v"
+boost_when = "Count > 1"`,
 	}
 	for name, text := range cases {
 		fsys := fstest.MapFS{"a/x.toml": {Data: []byte(text)}}
@@ -198,7 +217,7 @@ func TestOneClientPutsClientFixFirst(t *testing.T) {
 	if many[0].ID != "host-certificate" {
 		t.Errorf("many clients: got %v, want host-certificate first", stepIDs(many))
 	}
-	if !strings.Contains(many[0].Why, "raised") {
+	if !strings.Contains(many[0].Why, "several different clients") {
 		t.Errorf("boosted step should say why: %q", many[0].Why)
 	}
 	for i, s := range one {

@@ -121,7 +121,11 @@ func rank(a Article, boost func(Step) bool) []RankedStep {
 		switch {
 		case boost(s):
 			sc.score = math.Round((s.Likelihood+s.BoostBy)*1e6) / 1e6
-			sc.Why = fmt.Sprintf("likelihood %.2f, raised from %.2f because the evidence matches: %s", sc.score, s.Likelihood, s.Boost)
+			reason := s.BoostWhy
+			if reason == "" {
+				reason = "the evidence matches: " + s.Boost
+			}
+			sc.Why = fmt.Sprintf("likelihood %.2f, raised from %.2f because %s", sc.score, s.Likelihood, reason)
 		default:
 			sc.Why = fmt.Sprintf("likelihood %.2f", s.Likelihood)
 		}

@@ -239,8 +239,11 @@ func newFindingPrinter(w io.Writer, format string, cfg *regcfg.Config) *findingP
 	return &findingPrinter{w: w, format: format, config: cfg, clock: time.Now, seen: map[string]string{}}
 }
 
+// findingKey identifies a finding across snapshots: the diagnosis, not the
+// rule, because the engine reports one finding per diagnosis and group and
+// the rule that carries it may change as evidence grows.
 func findingKey(f engine.Finding) string {
-	return f.Rule + "\x00" + engine.GroupString(f.Group) + "\x00" + f.Host
+	return f.ID + "\x00" + engine.GroupString(f.Group) + "\x00" + f.Host
 }
 
 // findingSig is what makes a finding "changed". Numeric facts count in
@@ -254,7 +257,7 @@ func findingSig(f engine.Finding) string {
 		rounded[k] = v
 	}
 	facts, _ := json.Marshal(rounded)
-	return fmt.Sprintf("%s|%d|%s|%s", f.Severity, f.Count, f.LastSeen.UTC().Format(time.RFC3339Nano), facts)
+	return fmt.Sprintf("%s|%s|%d|%s|%s", f.Rule, f.Severity, f.Count, f.LastSeen.UTC().Format(time.RFC3339Nano), facts)
 }
 
 // printConfig states the configuration once, before any finding.

@@ -294,7 +294,10 @@ func TestFindingPrinterAndEventIDs(t *testing.T) {
 	other := f
 	other.Group = map[string]string{"license_server": "LS02"}
 	p.update([]engine.Finding{f, other})
-	want := []string{"new cal-pool-exhausted", "updated cal-pool-exhausted", "new cal-pool-exhausted"}
+	// Another rule of the same diagnosis now carries the finding: an update.
+	other.Rule = "cal-pool-exhausted.after-refusals"
+	p.update([]engine.Finding{f, other})
+	want := []string{"new cal-pool-exhausted", "updated cal-pool-exhausted", "new cal-pool-exhausted", "updated cal-pool-exhausted"}
 	if strings.Join(sunk, "|") != strings.Join(want, "|") {
 		t.Fatalf("changes %v", sunk)
 	}

@@ -184,7 +184,9 @@ func xmlEscape(s string) string {
 // Strings are NUL-terminated inside the array, as Windows writes them.
 func ArrayOf(t ValueType, elems ...Value) Value {
 	v := Value{Type: t | ArrayFlag, raw: []byte{}, text: []string{}}
-	if t == TypeBinXml || t == TypeNull || t&ArrayFlag != 0 {
+	// Binary and BinXml elements carry no length of their own, so an
+	// array of them could not be split again.
+	if t == TypeBinXml || t == TypeBinary || t == TypeNull || t&ArrayFlag != 0 {
 		v.err = fmt.Errorf("arrays of type 0x%02x are not supported", uint8(t))
 		return v
 	}

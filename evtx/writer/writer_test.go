@@ -30,9 +30,11 @@ type valueCase struct {
 }
 
 const (
-	libSigned   = "libevtx renders negative signed integers wrongly (reads them unsigned)"
-	libSIDArray = "libevtx does not support SID arrays (0x93)"
-	pyArray     = "python-evtx supports only string arrays"
+	libSigned     = "libevtx renders negative signed integers wrongly (reads them unsigned)"
+	libSIDArray   = "libevtx does not support SID arrays (0x93)"
+	libSizeTArray = "libevtx fails on size_t arrays (0x90): 'unable to read fragment header'"
+	libBoolArray  = "libevtx fails on bool arrays (0x8d): 'unable to read fragment header'"
+	pyArray       = "python-evtx supports only string arrays"
 )
 
 func valueCases() []valueCase {
@@ -76,6 +78,15 @@ func valueCases() []valueCase {
 		{name: "guid-array", v: writer.ArrayOf(writer.TypeGUID, writer.GUID(g), writer.GUID(g)), noPython: pyArray},
 		{name: "filetime-array", v: writer.ArrayOf(writer.TypeFileTime, writer.FileTime(base)), noPython: pyArray},
 		{name: "hex64-array", v: writer.ArrayOf(writer.TypeHex64, writer.Hex64(3), writer.Hex64(4)), noPython: pyArray},
+		{name: "int8-array", v: writer.ArrayOf(writer.TypeInt8, writer.Int8(3), writer.Int8(4)), noPython: pyArray},
+		{name: "uint16-array", v: writer.ArrayOf(writer.TypeUint16, writer.Uint16(3), writer.Uint16(65535)), noPython: pyArray},
+		{name: "int32-array", v: writer.ArrayOf(writer.TypeInt32, writer.Int32(3), writer.Int32(70000)), noPython: pyArray},
+		{name: "uint64-array", v: writer.ArrayOf(writer.TypeUint64, writer.Uint64(3), writer.Uint64(1<<60)), noPython: pyArray},
+		{name: "real32-array", v: writer.ArrayOf(writer.TypeReal32, writer.Real32(0.25), writer.Real32(8)), noPython: pyArray},
+		{name: "bool-array", v: writer.ArrayOf(writer.TypeBool, writer.Bool(true), writer.Bool(false)), noPython: pyArray, noLib: libBoolArray},
+		{name: "size_t-array", v: writer.ArrayOf(writer.TypeSizeT, writer.SizeT(1), writer.SizeT(4096)), noPython: pyArray, noLib: libSizeTArray},
+		{name: "systemtime-array", v: writer.ArrayOf(writer.TypeSysTime, writer.SysTime(base)), noPython: pyArray},
+		{name: "hex32-array", v: writer.ArrayOf(writer.TypeHex32, writer.Hex32(1), writer.Hex32(0xff)), noPython: pyArray},
 		{name: "sid-array", v: writer.ArrayOf(writer.TypeSID, writer.SID("S-1-5-18")), noPython: pyArray, noLib: libSIDArray},
 	}
 }
@@ -368,6 +379,7 @@ func TestWriteErrors(t *testing.T) {
 		rec(1, writer.NamedData("v", writer.GUID("not-a-guid"))),
 		rec(1, writer.NamedData("v", writer.SID("X-1"))),
 		rec(1, writer.NamedData("v", writer.ArrayOf(writer.TypeUint8, writer.String("x")))),
+		rec(1, writer.NamedData("v", writer.ArrayOf(writer.TypeBinary, writer.Binary([]byte{1})))),
 		rec(1, writer.Payload{Shape: writer.Named, Names: []string{"a"}}),
 		rec(1, writer.Payload{Shape: writer.Classic, Values: []writer.Value{writer.Uint8(1)}}),
 		rec(1, writer.NamedData("v", writer.String(strings.Repeat("x", 70000)))),

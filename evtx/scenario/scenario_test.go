@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -323,4 +324,38 @@ func TestNoiseBytes(t *testing.T) {
 	if r := float64(st.Size()) / want; r < 0.8 || r > 1.35 {
 		t.Fatalf("asked for %d bytes of noise, file is %d (%.2fx)", want, st.Size(), r)
 	}
+}
+
+// discardSeeker lets the writer stream without buffering the file.
+type discardSeeker struct{ n int64 }
+
+func (d *discardSeeker) Write(p []byte) (int, error)    { d.n += int64(len(p)); return len(p), nil }
+func (d *discardSeeker) Seek(int64, int) (int64, error) { return d.n, nil }
+
+// TestStreamMemoryBounded: a large --noise-mb run keeps only the current
+// chunk and the current noise burst in memory.
+func TestStreamMemoryBounded(t *testing.T) {
+	s := find(t, "healthy-2019-rdsh")
+	out := &discardSeeker{}
+	w := writer.New(out)
+	var peak uint64
+	var ms runtime.MemStats
+	n := 0
+	err := s.Stream(1, scenario.DefaultStart, 96<<20, func(r writer.Record) error {
+		if n++; n%20000 == 0 {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+		}
+		return w.Write(r)
+	})
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.n < 96<<20 || peak > 32<<20 {
+		t.Fatalf("wrote %d bytes with a peak heap of %d bytes; want ≥ 96 MiB written within 32 MiB of heap", out.n, peak)
+	}
+	t.Logf("wrote %d MiB, %d records, peak heap in use %d MiB", out.n>>20, n, peak>>20)
 }

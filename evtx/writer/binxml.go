@@ -294,7 +294,7 @@ func (c *chunk) value(v Value) error {
 		c.fragmentHeader()
 		return c.templateInstance(classicTemplate, v.classic)
 	default:
-		c.buf = append(c.buf, v.raw...)
+		c.buf = v.appendTo(c.buf)
 	}
 	return nil
 }

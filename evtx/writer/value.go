@@ -44,121 +44,180 @@ const (
 )
 
 // Value is one typed substitution value. Build it with the constructors
-// below; the zero Value is Null (an absent optional value).
+// below; the zero Value is Null (an absent optional value). Values keep
+// their number or string and are encoded straight into the chunk; the text
+// form is only rendered when asked for.
 type Value struct {
 	Type ValueType
-	raw  []byte   // encoded bytes, except for BinXml
-	text []string // rendering per element, as Windows renders it in XML
-	elem *Element // BinXml content, encoded when the chunk is known
-	// classic holds the substitutions of the nested ReportEvent EventData
-	// template when this value is a Classic payload.
+	n    uint64 // fixed-size scalars: integers, float bits, bool, FILETIME, hex, size_t
+	s    string // String and AnsiString; the canonical text of GUID and SID
+	raw  []byte // GUID, SID, SYSTEMTIME and Binary bytes
+	// elems are an array's elements; classic holds the substitutions of the
+	// nested ReportEvent EventData template of a Classic payload.
+	elems   []Value
 	classic []Value
+	elem    *Element // BinXml content, encoded when the chunk is known
 	err     error
 }
 
 // Text renders the value the way Event Viewer's XML shows it; arrays
 // render their elements joined by ", " (use Texts for each element).
-func (v Value) Text() string { return strings.Join(v.text, ", ") }
+func (v Value) Text() string { return strings.Join(v.Texts(), ", ") }
 
 // Texts renders each element of an array (one item for scalars).
-func (v Value) Texts() []string { return append([]string(nil), v.text...) }
+func (v Value) Texts() []string {
+	if v.Type&ArrayFlag == 0 {
+		return []string{v.scalarText()}
+	}
+	out := make([]string, len(v.elems))
+	for i, e := range v.elems {
+		out[i] = e.scalarText()
+	}
+	return out
+}
+
+func (v Value) scalarText() string {
+	switch v.Type {
+	case TypeString, TypeAnsiString, TypeGUID, TypeSID:
+		return v.s
+	case TypeInt8:
+		return strconv.Itoa(int(int8(v.n)))
+	case TypeInt16:
+		return strconv.Itoa(int(int16(v.n)))
+	case TypeInt32:
+		return strconv.Itoa(int(int32(v.n)))
+	case TypeInt64:
+		return strconv.FormatInt(int64(v.n), 10)
+	case TypeUint8, TypeUint16, TypeUint32, TypeUint64:
+		return strconv.FormatUint(v.n, 10)
+	case TypeReal32:
+		return strconv.FormatFloat(float64(math.Float32frombits(uint32(v.n))), 'g', -1, 32)
+	case TypeReal64:
+		return strconv.FormatFloat(math.Float64frombits(v.n), 'g', -1, 64)
+	case TypeBool:
+		return strconv.FormatBool(v.n != 0)
+	case TypeBinary:
+		return fmt.Sprintf("%X", v.raw)
+	case TypeSizeT, TypeHex32, TypeHex64:
+		return "0x" + strconv.FormatUint(v.n, 16)
+	case TypeFileTime:
+		return formatTime(fromFileTime(v.n))
+	case TypeSysTime:
+		return formatTime(fromSystemTime(v.raw))
+	case TypeBinXml:
+		if v.elem != nil {
+			return v.elem.xml()
+		}
+	}
+	return ""
+}
+
+// size is the byte length of a fixed-size scalar type, 0 for the others.
+func (t ValueType) size() int {
+	switch t {
+	case TypeInt8, TypeUint8:
+		return 1
+	case TypeInt16, TypeUint16:
+		return 2
+	case TypeInt32, TypeUint32, TypeReal32, TypeBool, TypeHex32:
+		return 4
+	case TypeInt64, TypeUint64, TypeReal64, TypeSizeT, TypeFileTime, TypeHex64:
+		return 8
+	}
+	return 0
+}
+
+// appendTo encodes a scalar or array value (BinXml excepted).
+func (v Value) appendTo(b []byte) []byte {
+	if v.Type&ArrayFlag != 0 {
+		for _, e := range v.elems {
+			b = e.appendTo(b)
+			switch e.Type {
+			case TypeString:
+				b = append(b, 0, 0)
+			case TypeAnsiString:
+				b = append(b, 0)
+			}
+		}
+		return b
+	}
+	switch n := v.Type.size(); {
+	case n > 0:
+		for i := 0; i < n; i++ {
+			b = append(b, byte(v.n>>(8*i)))
+		}
+		return b
+	case v.Type == TypeString:
+		return appendUTF16(b, v.s)
+	case v.Type == TypeAnsiString:
+		return append(b, v.s...)
+	}
+	return append(b, v.raw...)
+}
 
 // Null is an absent optional value.
 func Null() Value { return Value{} }
 
 // String is a UTF-16 string value.
-func String(s string) Value {
-	return Value{Type: TypeString, raw: utf16le(s), text: []string{s}}
-}
+func String(s string) Value { return Value{Type: TypeString, s: s} }
 
 // AnsiString is an 8-bit string value (written as given).
-func AnsiString(s string) Value {
-	return Value{Type: TypeAnsiString, raw: []byte(s), text: []string{s}}
-}
+func AnsiString(s string) Value { return Value{Type: TypeAnsiString, s: s} }
 
-func Int8(n int8) Value { return scalar(TypeInt8, []byte{byte(n)}, strconv.Itoa(int(n))) }
-func Uint8(n uint8) Value {
-	return scalar(TypeUint8, []byte{n}, strconv.Itoa(int(n)))
-}
-func Int16(n int16) Value {
-	return scalar(TypeInt16, le16(uint16(n)), strconv.Itoa(int(n)))
-}
-func Uint16(n uint16) Value {
-	return scalar(TypeUint16, le16(n), strconv.Itoa(int(n)))
-}
-func Int32(n int32) Value {
-	return scalar(TypeInt32, le32(uint32(n)), strconv.Itoa(int(n)))
-}
-func Uint32(n uint32) Value {
-	return scalar(TypeUint32, le32(n), strconv.FormatUint(uint64(n), 10))
-}
-func Int64(n int64) Value {
-	return scalar(TypeInt64, le64(uint64(n)), strconv.FormatInt(n, 10))
-}
-func Uint64(n uint64) Value {
-	return scalar(TypeUint64, le64(n), strconv.FormatUint(n, 10))
-}
+func Int8(n int8) Value     { return Value{Type: TypeInt8, n: uint64(uint8(n))} }
+func Uint8(n uint8) Value   { return Value{Type: TypeUint8, n: uint64(n)} }
+func Int16(n int16) Value   { return Value{Type: TypeInt16, n: uint64(uint16(n))} }
+func Uint16(n uint16) Value { return Value{Type: TypeUint16, n: uint64(n)} }
+func Int32(n int32) Value   { return Value{Type: TypeInt32, n: uint64(uint32(n))} }
+func Uint32(n uint32) Value { return Value{Type: TypeUint32, n: uint64(n)} }
+func Int64(n int64) Value   { return Value{Type: TypeInt64, n: uint64(n)} }
+func Uint64(n uint64) Value { return Value{Type: TypeUint64, n: n} }
 
 // Real32 and Real64 render with the shortest text that reads back exactly.
-func Real32(f float32) Value {
-	return scalar(TypeReal32, le32(math.Float32bits(f)), strconv.FormatFloat(float64(f), 'g', -1, 32))
-}
-func Real64(f float64) Value {
-	return scalar(TypeReal64, le64(math.Float64bits(f)), strconv.FormatFloat(f, 'g', -1, 64))
-}
+func Real32(f float32) Value { return Value{Type: TypeReal32, n: uint64(math.Float32bits(f))} }
+func Real64(f float64) Value { return Value{Type: TypeReal64, n: math.Float64bits(f)} }
 
 // Bool is stored as a 32-bit integer, as Windows does.
 func Bool(b bool) Value {
-	n, s := uint32(0), "false"
+	v := Value{Type: TypeBool}
 	if b {
-		n, s = 1, "true"
+		v.n = 1
 	}
-	return scalar(TypeBool, le32(n), s)
+	return v
 }
 
 // Binary renders as upper-case hex.
-func Binary(b []byte) Value {
-	return scalar(TypeBinary, append([]byte(nil), b...), fmt.Sprintf("%X", b))
-}
+func Binary(b []byte) Value { return Value{Type: TypeBinary, raw: append([]byte(nil), b...)} }
 
 // GUID takes the canonical text form, with or without braces.
 func GUID(s string) Value {
 	b, err := guidBytes(s)
-	v := scalar(TypeGUID, b, "{"+strings.ToUpper(strings.Trim(s, "{}"))+"}")
-	v.err = err
-	return v
+	return Value{Type: TypeGUID, raw: b, s: "{" + strings.ToUpper(strings.Trim(s, "{}")) + "}", err: err}
 }
 
 // SizeT is a 64-bit size_t, rendered in hex as Windows does.
-func SizeT(n uint64) Value { return scalar(TypeSizeT, le64(n), fmt.Sprintf("0x%x", n)) }
+func SizeT(n uint64) Value { return Value{Type: TypeSizeT, n: n} }
 
 // FileTime renders as RFC 3339 UTC with 100 ns precision.
-func FileTime(t time.Time) Value {
-	return scalar(TypeFileTime, le64(toFileTime(t)), formatTime(t.Truncate(100*time.Nanosecond)))
-}
+func FileTime(t time.Time) Value { return Value{Type: TypeFileTime, n: toFileTime(t)} }
 
 // SysTime is a SYSTEMTIME (millisecond precision).
 func SysTime(t time.Time) Value {
-	t = t.UTC().Truncate(time.Millisecond)
-	return scalar(TypeSysTime, systemTime(t), formatTime(t))
+	return Value{Type: TypeSysTime, raw: systemTime(t.UTC().Truncate(time.Millisecond))}
 }
 
 // SID takes the S-1-… text form.
 func SID(s string) Value {
 	b, err := sidBytes(s)
-	v := scalar(TypeSID, b, s)
-	v.err = err
-	return v
+	return Value{Type: TypeSID, raw: b, s: s, err: err}
 }
 
 // Hex32 and Hex64 render as Windows' XML does: 0x and minimal lower-case hex.
-func Hex32(n uint32) Value { return scalar(TypeHex32, le32(n), fmt.Sprintf("0x%x", n)) }
-func Hex64(n uint64) Value { return scalar(TypeHex64, le64(n), fmt.Sprintf("0x%x", n)) }
+func Hex32(n uint32) Value { return Value{Type: TypeHex32, n: uint64(n)} }
+func Hex64(n uint64) Value { return Value{Type: TypeHex64, n: n} }
 
 // BinXml is a nested BinXml fragment holding e; it renders as compact XML.
-func BinXml(e Element) Value {
-	return Value{Type: TypeBinXml, elem: &e, text: []string{e.xml()}}
-}
+func BinXml(e Element) Value { return Value{Type: TypeBinXml, elem: &e} }
 
 func (e Element) xml() string {
 	var b strings.Builder
@@ -183,7 +242,7 @@ func xmlEscape(s string) string {
 // ArrayOf builds an array of t from elements that must all be of type t.
 // Strings are NUL-terminated inside the array, as Windows writes them.
 func ArrayOf(t ValueType, elems ...Value) Value {
-	v := Value{Type: t | ArrayFlag, raw: []byte{}, text: []string{}}
+	v := Value{Type: t | ArrayFlag, elems: elems}
 	// Binary and BinXml elements carry no length of their own, so an
 	// array of them could not be split again.
 	if t == TypeBinXml || t == TypeBinary || t == TypeNull || t&ArrayFlag != 0 {
@@ -195,33 +254,27 @@ func ArrayOf(t ValueType, elems ...Value) Value {
 			v.err = fmt.Errorf("array of type 0x%02x holds an element of type 0x%02x", uint8(t), uint8(e.Type))
 			return v
 		}
-		v.raw = append(v.raw, e.raw...)
-		if t == TypeString {
-			v.raw = append(v.raw, 0, 0)
-		} else if t == TypeAnsiString {
-			v.raw = append(v.raw, 0)
+		if e.err != nil {
+			v.err = e.err
+			return v
 		}
-		v.text = append(v.text, e.text...)
 	}
 	return v
 }
 
-func scalar(t ValueType, raw []byte, text string) Value {
-	return Value{Type: t, raw: raw, text: []string{text}}
-}
+func utf16le(s string) []byte { return appendUTF16(nil, s) }
 
-func utf16le(s string) []byte {
-	u := utf16.Encode([]rune(s))
-	b := make([]byte, 2*len(u))
-	for i, c := range u {
-		binary.LittleEndian.PutUint16(b[2*i:], c)
+func appendUTF16(b []byte, s string) []byte {
+	for _, r := range s {
+		if r >= 0x10000 {
+			r1, r2 := utf16.EncodeRune(r)
+			b = append(b, byte(r1), byte(r1>>8), byte(r2), byte(r2>>8))
+			continue
+		}
+		b = append(b, byte(r), byte(r>>8))
 	}
 	return b
 }
-
-func le16(n uint16) []byte { return binary.LittleEndian.AppendUint16(nil, n) }
-func le32(n uint32) []byte { return binary.LittleEndian.AppendUint32(nil, n) }
-func le64(n uint64) []byte { return binary.LittleEndian.AppendUint64(nil, n) }
 
 // fileTimeOffset is the number of seconds from 1601-01-01 (the FILETIME
 // origin) to the Unix epoch.
@@ -229,6 +282,20 @@ const fileTimeOffset = 11644473600
 
 func toFileTime(t time.Time) uint64 {
 	return uint64(t.Unix()+fileTimeOffset)*1e7 + uint64(t.Nanosecond()/100)
+}
+
+func fromFileTime(n uint64) time.Time {
+	return time.Unix(int64(n/1e7)-fileTimeOffset, int64(n%1e7)*100).UTC()
+}
+
+func fromSystemTime(b []byte) time.Time {
+	f := make([]int, 8)
+	for i := range f {
+		if 2*i+1 < len(b) {
+			f[i] = int(binary.LittleEndian.Uint16(b[2*i:]))
+		}
+	}
+	return time.Date(f[0], time.Month(f[1]), f[3], f[4], f[5], f[6], f[7]*1e6, time.UTC)
 }
 
 func formatTime(t time.Time) string {

@@ -5,8 +5,35 @@ import "strings"
 // builder turns parsed BinXml items plus substitution values into a Node
 // tree.
 type builder struct {
-	c     *chunkState
-	depth int
+	c      *chunkState
+	depth  int
+	budget int // work left for this record; see maxRecordWork
+}
+
+// maxRecordWork bounds the elements, substitutions and nested BinXml bytes
+// one record may expand to. Templates can nest template instances, so a
+// hostile record could otherwise expand exponentially; real records use a
+// few hundred units.
+const maxRecordWork = 1 << 18
+
+func newBuilder(c *chunkState) *builder { return &builder{c: c, budget: maxRecordWork} }
+
+func (bd *builder) spend(n, off int) {
+	bd.budget -= n
+	if bd.budget < 0 {
+		fail(off, "record expands beyond %d units of work", maxRecordWork)
+	}
+}
+
+// addText appends to an element's text; appending copies the text so far,
+// which is charged to the budget (1 unit per KiB) to keep it linear.
+func (bd *builder) addText(n *Node, s string) {
+	if n.Text == "" {
+		n.Text = s
+		return
+	}
+	bd.spend(len(n.Text)>>10, 0)
+	n.Text += s
 }
 
 func (bd *builder) enter(off int) {
@@ -18,17 +45,18 @@ func (bd *builder) enter(off int) {
 
 // content appends items to parent, substituting vals.
 func (bd *builder) content(parent *Node, items []item, vals []value) {
+	bd.spend(len(items), 0)
 	for i := range items {
 		it := &items[i]
 		switch it.kind {
 		case itElem:
 			bd.element(parent, it.elem, vals)
 		case itText:
-			parent.Text += it.text
+			bd.addText(parent, it.text)
 		case itPI:
 			// Processing instructions carry no event data; keep them
 			// visible in the text rather than dropping them silently.
-			parent.Text += "<?" + it.text + "?>"
+			bd.addText(parent, "<?"+it.text+"?>")
 		case itInst:
 			bd.enter(0)
 			bd.content(parent, it.inst.t.root, it.inst.vals)
@@ -46,14 +74,17 @@ func (bd *builder) substitute(parent *Node, it *item, vals []value) {
 	v := vals[it.sub]
 	switch {
 	case v.typ == vtBinXml:
+		bd.spend(v.n, v.off)
 		bd.enter(v.off)
 		p := &parser{c: bd.c, b: bd.c.buf, pos: v.off, end: v.off + v.n, depth: bd.depth}
 		bd.content(parent, p.fragment(), nil)
 		bd.depth--
 	case v.typ&vtArray != 0:
-		parent.Text += strings.Join(renderArray(v.typ, bd.c.buf[v.off:v.off+v.n]), ",")
+		bd.spend(v.n, v.off)
+		bd.addText(parent, strings.Join(renderArray(v.typ, bd.c.buf[v.off:v.off+v.n]), ","))
 	default:
-		parent.Text += renderValue(v.typ, bd.c.buf[v.off:v.off+v.n])
+		bd.spend(v.n, v.off)
+		bd.addText(parent, renderValue(v.typ, bd.c.buf[v.off:v.off+v.n]))
 	}
 }
 
@@ -64,12 +95,14 @@ func (bd *builder) element(parent *Node, t *tnode, vals []value) {
 	if len(t.content) == 1 && t.content[0].kind == itSub {
 		if s := t.content[0].sub; s < len(vals) && vals[s].typ&vtArray != 0 && vals[s].typ != vtArray {
 			v := vals[s]
+			bd.spend(v.n, v.off)
 			for _, text := range renderArray(v.typ, bd.c.buf[v.off:v.off+v.n]) {
 				parent.Children = append(parent.Children, &Node{Name: t.name, Attrs: attrs, Text: text})
 			}
 			return
 		}
 	}
+	bd.spend(8, 0) // an element costs an allocation or three
 	n := &Node{Name: t.name, Attrs: attrs}
 	bd.enter(0)
 	bd.content(n, t.content, vals)

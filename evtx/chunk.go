@@ -98,7 +98,15 @@ type decoder struct {
 
 // chunk decodes every record of one chunk, calling emit for each event the
 // filter accepts. It returns emit's error, if any; damage goes to rep.
-func (d *decoder) chunk(c *chunkState, inCount bool, rep *chunkReport, emit func(*Event) error) error {
+func (d *decoder) chunk(c *chunkState, inCount bool, rep *chunkReport, emit func(*Event) error) (err error) {
+	// Records recover their own failures; this is the last line, so that
+	// no input can take the process down.
+	defer func() {
+		if r := recover(); r != nil {
+			rep.damagedChunk = true
+			rep.damage(d.file, c.base, "chunk", "chunk abandoned: %s", describe(r))
+		}
+	}()
 	buf := c.buf
 	if len(buf) < chunkHeaderSize || !bytes.Equal(buf[:8], chunkMagic) {
 		if allZero(buf) {
@@ -232,7 +240,7 @@ func describe(r any) string {
 func (d *decoder) decodeRecord(c *chunkState, off, size int) *Event {
 	p := &parser{c: c, b: c.buf, pos: off + recordHeader, end: off + size - 4}
 	items := p.fragment()
-	bd := &builder{c: c}
+	bd := newBuilder(c)
 	if d.opts.Filter != nil {
 		if prov, id, ok := peek(bd, items); ok && !d.opts.Filter(prov, id) {
 			return filteredOut

@@ -131,6 +131,7 @@ func (a *acc) facts(e *Engine, now time.Time) map[string]any {
 	env.Event = rules.EventOf(a.lastEv)
 	env.Last = env.Event
 	env.Now = now
+	env.Config = e.opts.configFor(a.lastEv.Computer)
 	env.Count = a.count
 	env.FirstSeen, env.LastSeen = a.first, a.last
 	env.Groups = copyMap(a.labels)

@@ -28,6 +28,28 @@ type Options struct {
 	// held for that (zero = DefaultMaxBuffer).
 	Reorder   time.Duration
 	MaxBuffer int
+	// Config is the licensing configuration rules read with Cfg(name)
+	// (regcfg.Config.Flat keys), for every host without its own entry in
+	// HostConfig. HostConfig is keyed by host short name in upper case
+	// (RDSH01 for rdsh01.contoso.local): a bundle of several servers'
+	// exports gives each host its own. Both nil: Cfg is "" everywhere.
+	Config     map[string]string
+	HostConfig map[string]map[string]string
+}
+
+// configFor is the configuration rules see for events of computer.
+func (o *Options) configFor(computer string) map[string]string {
+	if c, ok := o.HostConfig[HostKey(computer)]; ok {
+		return c
+	}
+	return o.Config
+}
+
+// HostKey is the form of a computer name HostConfig is keyed by: the short
+// name in upper case (NetBIOS style).
+func HostKey(computer string) string {
+	short, _, _ := strings.Cut(strings.TrimSpace(computer), ".")
+	return strings.ToUpper(short)
 }
 
 // Stats counts what the engine saw.
@@ -151,6 +173,7 @@ func (e *Engine) process(ev *evtx.Event) {
 		e.advance(t)
 	}
 	e.env.Event = rules.EventOf(ev)
+	e.env.Config = e.opts.configFor(ev.Computer)
 	e.env.Now = e.opts.Now
 	if e.env.Now.IsZero() {
 		e.env.Now = e.clock

@@ -49,7 +49,7 @@ func runTest(set *rules.Set, t rules.Test) (fails []string) {
 			fails = append(fails, fmt.Sprintf("panic: %v", r))
 		}
 	}()
-	var opts Options
+	opts := Options{Config: t.Config}
 	if t.Now != "" {
 		opts.Now, _ = time.Parse(time.RFC3339, t.Now)
 	}

@@ -82,6 +82,10 @@ func (e Event) DataValue(name string) string { return e.Data[name] }
 type Env struct {
 	Event
 	Now time.Time
+	// Config is the licensing configuration read from the registry or
+	// .reg exports for the event's host (regcfg.Config.Flat keys: mode,
+	// licensing_mode, license_servers, …); nil when none was read.
+	Config map[string]string
 
 	Param       func(n int) string        // %n, 1-based; "" when absent
 	HasParam    func(n int) bool          // the event carries %n
@@ -94,6 +98,7 @@ type Env struct {
 	Lower       func(s string) string
 	Upper       func(s string) string
 	Contains    func(s, sub string) bool // case-insensitive, as Windows names are
+	Cfg         func(name string) string // Config[name]; "" when unset
 
 	classes classIndex
 }
@@ -142,6 +147,7 @@ func (e *Env) bind() {
 		}
 		return d
 	}
+	e.Cfg = func(name string) string { return e.Config[name] }
 	e.Lower = strings.ToLower
 	e.Upper = strings.ToUpper
 	e.Contains = func(s, sub string) bool { return strings.Contains(strings.ToLower(s), strings.ToLower(sub)) }

@@ -285,3 +285,58 @@ func BenchmarkFilter(b *testing.B) {
 		f(r.p, r.id)
 	}
 }
+
+func TestCfg(t *testing.T) {
+	e := env("x")
+	e.Config = map[string]string{"mode": "per-user", "license_servers": "LS1,LS2"}
+	cases := map[string]any{
+		`Cfg("mode")`:                              "per-user",
+		`Cfg("license_servers")`:                   "LS1,LS2",
+		`Cfg("grace_days_left")`:                   "",
+		`Config["mode"] == "per-user"`:             true,
+		`Cfg("mode") == "per-user" && EventID > 0`: true,
+	}
+	for src, want := range cases {
+		p, err := compileExpr(src, condOr(want), classIndex{})
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if got, err := p.Run(e); err != nil || got != want {
+			t.Errorf("%s = %#v (%v), want %#v", src, got, err, want)
+		}
+	}
+	// No configuration read at all: every name is unset.
+	e.Config = nil
+	p, _ := compileExpr(`Cfg("mode")`, valueExpr, classIndex{})
+	if got, err := p.Run(e); err != nil || got != "" {
+		t.Errorf(`Cfg("mode") without config = %#v (%v)`, got, err)
+	}
+	// Type-checked at load: wrong arity or argument type, or a non-bool
+	// condition, is a compile error.
+	for _, bad := range []string{`Cfg()`, `Cfg(1)`, `Cfg("a", "b")`} {
+		if _, err := compileExpr(bad, valueExpr, classIndex{}); err == nil {
+			t.Errorf("compiled: %s", bad)
+		}
+	}
+	if _, err := compileExpr(`Cfg("mode")`, condExpr, classIndex{}); err == nil {
+		t.Error(`Cfg("mode") accepted as a condition`)
+	}
+	// Facts see it too.
+	f := &FactEnv{Env: *env("x")}
+	f.Env.bind()
+	f.Config = map[string]string{"mode": "per-device"}
+	p, err := compileExpr(`Cfg("mode") + "/" + Last.Param(1)`, factExpr, classIndex{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.Run(f); err != nil || got != "per-device/" {
+		t.Errorf("fact = %#v (%v)", got, err)
+	}
+}
+
+func condOr(want any) exprKind {
+	if _, ok := want.(bool); ok {
+		return condExpr
+	}
+	return valueExpr
+}

@@ -105,6 +105,9 @@ type Test struct {
 	Group  map[string]string `toml:"group"` // expected group of the first finding
 	Count  int               `toml:"count"` // expected count (0 = not checked)
 	Facts  map[string]any    `toml:"facts"` // expected facts (subset)
+	// Config is the licensing configuration Cfg() sees, for every host
+	// (e.g. { mode = "per-user" }); nil: none read.
+	Config map[string]string `toml:"config"`
 }
 
 // TestEvent is an event written as a table in a rule test.

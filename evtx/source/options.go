@@ -59,6 +59,19 @@ type Options struct {
 
 	// Stdin is read for the input "-"; nil means os.Stdin.
 	Stdin io.Reader
+
+	// OnOther, when set, is offered every file and archive member that is
+	// not an event log or bundle, before it would be listed as skipped (or,
+	// named as an input, unreadable): name as in Event.File, its first
+	// bytes (up to SniffLen) and a reader of all of it, head included.
+	// Returning true takes the file (it is neither skipped nor counted
+	// among the log files); an error lists it as unreadable with that
+	// reason. tsdiag scan reads registry exports (.reg) this way.
+	OnOther func(name string, head []byte, r io.Reader) (bool, error)
+	// SkipLogs recognises event logs but does not decode them, so a walk
+	// only feeds OnOther (a first pass that must see every .reg export
+	// before the first event is evaluated).
+	SkipLogs bool
 }
 
 func (o Options) withDefaults() Options {

@@ -61,6 +61,10 @@ func (w *walker) nothingRead(inputs []string) error {
 		}
 		return fmt.Errorf("no input could be read: %s", strings.Join(msgs, "; "))
 	}
+	if w.others > 0 {
+		return fmt.Errorf("no event logs found in %s (%d files skipped as not event logs, %d read as other input)",
+			strings.Join(inputs, ", "), len(w.st.Skipped), w.others)
+	}
 	return fmt.Errorf("no event logs found in %s (%d files skipped as not event logs)",
 		strings.Join(inputs, ", "), len(w.st.Skipped))
 }
@@ -73,6 +77,7 @@ type walker struct {
 
 	done, total int64
 	reported    int64
+	others      int // files OnOther took
 }
 
 // deliver passes an event on, remembering fn's error so the walk can tell it
@@ -185,7 +190,11 @@ func (w *walker) fileContent(f *os.File, size int64, path string, explicit bool)
 		w.unreadable(path, 0, "read error: "+err.Error())
 		return
 	}
-	switch Detect(head[:n]) {
+	format := Detect(head[:n])
+	if w.opts.SkipLogs && (format == EVTX || format == EVT) {
+		return
+	}
+	switch format {
 	case EVTX:
 		w.evtxFile(path)
 	case EVT:
@@ -223,8 +232,14 @@ func (w *walker) stream(br *bufio.Reader, name string, explicit bool, a *archive
 		return
 	}
 	format := Detect(head)
+	if w.opts.SkipLogs && (format == EVTX || format == EVT || format == XML) {
+		return
+	}
 	switch format {
 	case Unknown:
+		if w.other(name, head, br) {
+			return
+		}
 		if explicit {
 			w.unreadable(name, 0, "not an event log or bundle (no EVTX, EVT, XML, zip, tar or gzip signature)")
 		} else {
@@ -240,6 +255,23 @@ func (w *walker) stream(br *bufio.Reader, name string, explicit bool, a *archive
 	default:
 		w.archiveStream(br, name, format, a)
 	}
+}
+
+// other offers a file that is not a log or bundle to Options.OnOther and
+// reports whether it was taken.
+func (w *walker) other(name string, head []byte, r io.Reader) bool {
+	if w.opts.OnOther == nil {
+		return false
+	}
+	took, err := w.opts.OnOther(name, head, r)
+	if err != nil {
+		w.unreadable(name, 0, strings.TrimPrefix(err.Error(), name+": "))
+		return true
+	}
+	if took {
+		w.others++
+	}
+	return took
 }
 
 func (w *walker) xml(r io.Reader, name string, explicit bool) {

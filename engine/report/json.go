@@ -7,6 +7,7 @@ import (
 
 	"github.com/tsdiag/tsdiag/engine"
 	"github.com/tsdiag/tsdiag/evtx"
+	"github.com/tsdiag/tsdiag/evtx/regcfg"
 )
 
 // The JSON report, schema version 1.x. Field names are a public contract;
@@ -26,6 +27,9 @@ type jsonReport struct {
 	Suppressed          []jsonSuppress  `json:"suppressed"`
 	ExpiredSuppressions []jsonExpired   `json:"expired_suppressions"`
 	Histogram           []engine.Bucket `json:"histogram"`
+	// Config (schema 1.1) is the licensing configuration by host; absent
+	// when no registry or .reg export was read.
+	Config map[string]regcfg.Config `json:"config,omitempty"`
 }
 
 type jsonTool struct {
@@ -135,6 +139,7 @@ func toJSON(r *Report) jsonReport {
 		Findings:      []jsonFinding{},
 		Suppressed:    []jsonSuppress{},
 		Histogram:     nonNil(r.Histogram),
+		Config:        r.Config,
 	}
 	out.Summary = jsonSummary{Findings: len(r.Findings), BySeverity: map[string]int{}, Suppressed: len(r.Suppressed)}
 	for i, sc := range r.BySeverity() {

@@ -20,6 +20,12 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	ew := &errWriter{w: w}
 	ew.printf("## tsdiag: %s\n\n", mdVerdict(r))
 	ew.printf("%s\n\n", mdStatsLine(r))
+	for _, l := range r.ConfigLines() {
+		ew.printf("- **Configuration seen:** %s\n", mdEscape(l))
+	}
+	if len(r.Config) > 0 {
+		ew.printf("\n")
+	}
 	for _, u := range r.Stats.Unreadable {
 		ew.printf("> **Unreadable:** `%s`: %s\n", u.File, mdEscape(u.Reason))
 	}

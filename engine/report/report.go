@@ -18,6 +18,7 @@ import (
 	"github.com/tsdiag/tsdiag/engine"
 	"github.com/tsdiag/tsdiag/engine/suppress"
 	"github.com/tsdiag/tsdiag/evtx"
+	"github.com/tsdiag/tsdiag/evtx/regcfg"
 	"github.com/tsdiag/tsdiag/kb"
 	"github.com/tsdiag/tsdiag/rules"
 )
@@ -25,7 +26,7 @@ import (
 // SchemaVersion is the version of the JSON report schema. The minor number
 // grows when fields are added; the major when a field changes meaning or
 // goes away.
-const SchemaVersion = "1.0"
+const SchemaVersion = "1.1"
 
 // Report is everything one scan produced.
 type Report struct {
@@ -45,6 +46,10 @@ type Report struct {
 	// Histogram counts, per UTC day, the events that reached the rules
 	// (the decoder's filter drops the rest before their time is read).
 	Histogram []engine.Bucket
+	// Config is the licensing configuration read from the registry or .reg
+	// exports, by the host it belongs to (tsdiag scan ties an export to a
+	// host by its folder or file name); nil when none was read.
+	Config map[string]regcfg.Config
 }
 
 // RuleRef names one rule that ran.

@@ -55,6 +55,7 @@ func sampleReport() *Report {
 		Suppressed:          []suppress.Suppressed{{Finding: hidden, By: suppress.Entry{Diagnosis: "invalid-client-license", Reason: "retiring WS-9", Expires: exp, File: "s.toml", Line: 1}}},
 		ExpiredSuppressions: []suppress.Expired{{Entry: suppress.Entry{Diagnosis: "temporary-cal-expired", Reason: "old", Expires: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), File: "s.toml", Line: 6}, Matched: 1}},
 		Histogram:           []engine.Bucket{{Day: t0.Truncate(24 * time.Hour), Count: 30}, {Day: t0.AddDate(0, 0, 40).Truncate(24 * time.Hour), Count: 10}},
+		Config:              sampleConfig(),
 	}
 }
 

@@ -67,6 +67,9 @@ func WriteText(w io.Writer, r *Report, colour bool) error {
 	p := newPalette(colour)
 	tw := &errWriter{w: w}
 	tw.printf("%s\n", summaryLine(r, p))
+	for _, l := range r.ConfigLines() {
+		tw.printf("Configuration seen: %s\n", l)
+	}
 	for _, it := range r.Findings {
 		tw.printf("\n")
 		writeTextFinding(tw, it, r, p)

@@ -334,7 +334,11 @@ func (p *parser) values() []value {
 	if count > (p.end-p.pos)/4 {
 		fail(p.pos-4, "substitution count %d exceeds the record", count)
 	}
-	vals := make([]value, count)
+	// Values live only while the record is decoded: take them from the
+	// chunk's arena instead of allocating per record.
+	start := len(p.c.vals)
+	p.c.vals = append(p.c.vals, make([]value, count)...)
+	vals := p.c.vals[start : start+count : start+count]
 	desc := p.pos
 	p.pos += 4 * count
 	for i := range vals {

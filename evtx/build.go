@@ -7,7 +7,30 @@ import "strings"
 type builder struct {
 	c      *chunkState
 	depth  int
-	budget int // work left for this record; see maxRecordWork
+	budget int  // work left for this record; see maxRecordWork
+	reuse  bool // nodes come from c.nodes and are recycled next record
+	used   int  // nodes taken from c.nodes
+}
+
+// node returns an empty element: recycled from the chunk's slab when the
+// tree will not outlive the record, freshly allocated otherwise.
+func (bd *builder) node(name string) *Node {
+	if !bd.reuse {
+		return &Node{Name: name}
+	}
+	if bd.used == len(bd.c.nodes) {
+		if bd.used < 4096 {
+			bd.c.nodes = append(bd.c.nodes, Node{})
+			bd.c.nodes = bd.c.nodes[:cap(bd.c.nodes)]
+		} else {
+			return &Node{Name: name}
+		}
+	}
+	n := &bd.c.nodes[bd.used]
+	bd.used++
+	n.Name, n.Text = name, ""
+	n.Children, n.Attrs = n.Children[:0], n.Attrs[:0]
+	return n
 }
 
 // maxRecordWork bounds the elements, substitutions and nested BinXml bytes
@@ -84,12 +107,11 @@ func (bd *builder) substitute(parent *Node, it *item, vals []value) {
 		bd.addText(parent, strings.Join(renderArray(v.typ, bd.c.buf[v.off:v.off+v.n]), ","))
 	default:
 		bd.spend(v.n, v.off)
-		bd.addText(parent, renderValue(v.typ, bd.c.buf[v.off:v.off+v.n]))
+		bd.addText(parent, bd.render(v))
 	}
 }
 
 func (bd *builder) element(parent *Node, t *tnode, vals []value) {
-	attrs := bd.attrs(t.attrs, vals)
 	// An element whose only content is an array substitution repeats once
 	// per array element, as Windows renders EventData/Data arrays.
 	if len(t.content) == 1 && t.content[0].kind == itSub {
@@ -97,26 +119,26 @@ func (bd *builder) element(parent *Node, t *tnode, vals []value) {
 			v := vals[s]
 			bd.spend(v.n, v.off)
 			for _, text := range renderArray(v.typ, bd.c.buf[v.off:v.off+v.n]) {
-				parent.Children = append(parent.Children, &Node{Name: t.name, Attrs: attrs, Text: text})
+				n := bd.node(t.name)
+				n.Attrs = bd.attrs(n.Attrs, t.attrs, vals)
+				n.Text = text
+				parent.Children = append(parent.Children, n)
 			}
 			return
 		}
 	}
 	bd.spend(8, 0) // an element costs an allocation or three
-	n := &Node{Name: t.name, Attrs: attrs}
+	n := bd.node(t.name)
+	n.Attrs = bd.attrs(n.Attrs, t.attrs, vals)
 	bd.enter(0)
 	bd.content(n, t.content, vals)
 	bd.depth--
 	parent.Children = append(parent.Children, n)
 }
 
-// attrs renders attribute values; an attribute made only of an optional
-// substitution that is empty is omitted, as Windows does.
-func (bd *builder) attrs(ta []tattr, vals []value) []Attr {
-	if len(ta) == 0 {
-		return nil
-	}
-	out := make([]Attr, 0, len(ta))
+// attrs renders attribute values into out; an attribute made only of an
+// optional substitution that is empty is omitted, as Windows does.
+func (bd *builder) attrs(out []Attr, ta []tattr, vals []value) []Attr {
 	for _, a := range ta {
 		if len(a.val) == 1 && a.val[0].kind == itSub && a.val[0].opt && isEmpty(a.val[0].sub, vals) {
 			continue
@@ -124,6 +146,31 @@ func (bd *builder) attrs(ta []tattr, vals []value) []Attr {
 		out = append(out, Attr{Name: a.name, Value: bd.text(a.val, vals)})
 	}
 	return out
+}
+
+// subText renders one scalar substitution without building a node.
+func (bd *builder) subText(sub int, vals []value) string {
+	if sub >= len(vals) {
+		return ""
+	}
+	v := vals[sub]
+	if v.typ == vtBinXml || v.typ&vtArray != 0 {
+		tmp := &Node{}
+		bd.substitute(tmp, &item{kind: itSub, sub: sub}, vals)
+		if len(tmp.Children) > 0 {
+			return nodeText(tmp)
+		}
+		return tmp.Text
+	}
+	bd.spend(v.n, v.off)
+	return bd.render(v)
+}
+
+func (bd *builder) render(v value) string {
+	if v.typ == vtString {
+		return bd.c.utf16(bd.c.buf[v.off : v.off+v.n])
+	}
+	return renderValue(v.typ, bd.c.buf[v.off:v.off+v.n])
 }
 
 func isEmpty(sub int, vals []value) bool {
@@ -134,6 +181,9 @@ func isEmpty(sub int, vals []value) bool {
 func (bd *builder) text(items []item, vals []value) string {
 	if len(items) == 1 && items[0].kind == itText {
 		return items[0].text
+	}
+	if len(items) == 1 && items[0].kind == itSub {
+		return bd.subText(items[0].sub, vals)
 	}
 	tmp := &Node{}
 	bd.content(tmp, items, vals)

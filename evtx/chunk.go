@@ -27,16 +27,40 @@ type chunkState struct {
 	base  int64 // file offset of the chunk
 	names map[int]string
 	tmpls map[int]*template
+
+	// Per-record scratch, reused from record to record.
+	vals  []value
+	nodes []Node
+	// strs interns short decoded strings (provider, computer, channel
+	// names repeat in every record) so they are converted once.
+	strs map[string]string
 }
 
 func newChunkState() *chunkState {
-	return &chunkState{names: make(map[int]string, 64), tmpls: make(map[int]*template, 32)}
+	return &chunkState{names: make(map[int]string, 64), tmpls: make(map[int]*template, 32),
+		strs: make(map[string]string, 256)}
 }
 
 func (c *chunkState) reset(buf []byte, base int64) {
 	c.buf, c.base = buf, base
 	clear(c.names)
 	clear(c.tmpls)
+	if len(c.strs) > 4096 {
+		clear(c.strs)
+	}
+}
+
+// utf16 decodes a UTF-16 value, interning short ones.
+func (c *chunkState) utf16(b []byte) string {
+	if len(b) > 128 {
+		return decodeUTF16(b)
+	}
+	if s, ok := c.strs[string(b)]; ok {
+		return s
+	}
+	s := decodeUTF16(b)
+	c.strs[string(b)] = s
+	return s
 }
 
 // nameAt reads the name structure at a chunk offset: next offset (4),
@@ -238,15 +262,21 @@ func describe(r any) string {
 // event id are peeked from the template instance's values first, and the
 // tree is built only for records the filter accepts.
 func (d *decoder) decodeRecord(c *chunkState, off, size int) *Event {
+	c.vals = c.vals[:0]
 	p := &parser{c: c, b: c.buf, pos: off + recordHeader, end: off + size - 4}
 	items := p.fragment()
 	bd := newBuilder(c)
+	if !d.opts.KeepTree {
+		// The tree is dropped once the Event is filled, so its nodes
+		// can be recycled for the next record.
+		bd.reuse = true
+	}
 	if d.opts.Filter != nil {
 		if prov, id, ok := peek(bd, items); ok && !d.opts.Filter(prov, id) {
 			return filteredOut
 		}
 	}
-	root := &Node{}
+	root := bd.node("")
 	bd.content(root, items, nil)
 	evNode := root.Child("Event")
 	if evNode == nil {
@@ -285,10 +315,20 @@ func peek(bd *builder, items []item) (string, uint16, bool) {
 		if prov == "" && t.source != nil {
 			prov = bd.text(t.source, it.inst.vals)
 		}
-		id := parseUint(bd.text(t.eventID, it.inst.vals), 16)
-		return prov, uint16(id), true
+		return prov, peekID(bd, t.eventID, it.inst.vals), true
 	}
 	return "", 0, false
+}
+
+// peekID reads the event id, straight from a UInt16 value in the usual
+// case of a single substitution.
+func peekID(bd *builder, items []item, vals []value) uint16 {
+	if len(items) == 1 && items[0].kind == itSub && items[0].sub < len(vals) {
+		if v := vals[items[0].sub]; v.typ == vtUint16 && v.n == 2 {
+			return le16(bd.c.buf[v.off:])
+		}
+	}
+	return uint16(parseUint(bd.text(items, vals), 16))
 }
 
 func allZero(b []byte) bool {

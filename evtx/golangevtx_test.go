@@ -26,14 +26,20 @@ type golangEvtxResult struct {
 
 func golangEvtx(path string) (res golangEvtxResult, err error) {
 	res.events = map[int64]*gevtx.GoEvtxMap{}
+	err = golangEvtxEach(path, &res, func(off int64, gem *gevtx.GoEvtxMap) { res.events[off] = gem })
+	return res, err
+}
+
+// golangEvtxEach calls fn for every record golang-evtx decodes.
+func golangEvtxEach(path string, res *golangEvtxResult, fn func(int64, *gevtx.GoEvtxMap)) (err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return res, err
+		return err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return res, err
+		return err
 	}
 	var ef gevtx.File
 	func() {
@@ -45,15 +51,15 @@ func golangEvtx(path string) (res golangEvtxResult, err error) {
 		ef, _ = gevtx.New(f)
 	}()
 	if err != nil {
-		return res, err
+		return err
 	}
 	for off := int64(fileHeaderSize); off+chunkSize <= fi.Size(); off += chunkSize {
-		golangEvtxChunk(&ef, off, &res)
+		golangEvtxChunk(&ef, off, res, fn)
 	}
-	return res, nil
+	return nil
 }
 
-func golangEvtxChunk(ef *gevtx.File, off int64, res *golangEvtxResult) {
+func golangEvtxChunk(ef *gevtx.File, off int64, res *golangEvtxResult, fn func(int64, *gevtx.GoEvtxMap)) {
 	defer func() {
 		if r := recover(); r != nil {
 			res.chunkFailures++
@@ -80,7 +86,7 @@ func golangEvtxChunk(ef *gevtx.File, off int64, res *golangEvtxResult) {
 				res.recFailures++
 				return
 			}
-			res.events[off+int64(eo)] = gem
+			fn(off+int64(eo), gem)
 		}()
 	}
 }

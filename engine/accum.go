@@ -131,7 +131,8 @@ func (a *acc) facts(e *Engine, now time.Time) map[string]any {
 	env.Event = rules.EventOf(a.lastEv)
 	env.Last = env.Event
 	env.Now = now
-	env.Config = e.opts.configFor(a.lastEv.Computer)
+	env.SetHostConfig(e.opts.Config, e.opts.HostConfig)
+	env.Config = env.ConfigOf(a.lastEv.Computer)
 	env.Count = a.count
 	env.FirstSeen, env.LastSeen = a.first, a.last
 	env.Groups = copyMap(a.labels)

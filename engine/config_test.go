@@ -86,3 +86,30 @@ events = [{ provider = "TermService", id = 1028, computer = "RDSH1" }]
 		t.Fatalf("results = %+v", rs)
 	}
 }
+
+// CfgOf reads the configuration of the host an event names (a license
+// server's refusal naming the session host), with the same fallback.
+func TestCfgOfNamedHost(t *testing.T) {
+	set := ruleSet(t, `
+[[rule]]
+id = "refused-host-mode"
+title = "t"
+severity = "high"
+confidence = 0.9
+classes = ["renew_failed"]
+when = 'CfgOf(Param(1), "mode") == "per-user"'
+group_by = { host = "Param(1)" }
+facts = { mode = 'CfgOf(Param(1), "mode")', own = 'Cfg("mode")' }
+`)
+	opts := Options{HostConfig: map[string]map[string]string{
+		"RDSH01": {"mode": "per-user"}, "RDSH02": {"mode": "per-device"}, "LS01": {"mode": "per-device"},
+	}}
+	fs := run(t, set, opts,
+		ev("TermService", 1028, 0, "ls01.contoso.local", "rdsh01.contoso.local"),
+		ev("TermService", 1028, time.Minute, "LS01", "RDSH02"),
+		ev("TermService", 1028, 2*time.Minute, "LS01", "RDSH09"),
+	)
+	if len(fs) != 1 || fs[0].Group["host"] != "rdsh01.contoso.local" || fs[0].Facts["mode"] != "per-user" || fs[0].Facts["own"] != "per-device" {
+		t.Fatalf("findings = %+v", fs)
+	}
+}

@@ -37,20 +37,9 @@ type Options struct {
 	HostConfig map[string]map[string]string
 }
 
-// configFor is the configuration rules see for events of computer.
-func (o *Options) configFor(computer string) map[string]string {
-	if c, ok := o.HostConfig[HostKey(computer)]; ok {
-		return c
-	}
-	return o.Config
-}
-
 // HostKey is the form of a computer name HostConfig is keyed by: the short
 // name in upper case (NetBIOS style).
-func HostKey(computer string) string {
-	short, _, _ := strings.Cut(strings.TrimSpace(computer), ".")
-	return strings.ToUpper(short)
-}
+func HostKey(computer string) string { return rules.HostKey(computer) }
 
 // Stats counts what the engine saw.
 type Stats struct {
@@ -100,6 +89,7 @@ func New(set *rules.Set, opts Options) *Engine {
 		opts.MaxBuffer = DefaultMaxBuffer
 	}
 	e := &Engine{set: set, opts: opts, env: set.NewEnv(), index: map[indexKey][]*ruleState{}, lowered: map[string]string{}}
+	e.env.SetHostConfig(opts.Config, opts.HostConfig)
 	for _, r := range set.Rules {
 		rs := newRuleState(e, r)
 		e.rules = append(e.rules, rs)
@@ -173,7 +163,7 @@ func (e *Engine) process(ev *evtx.Event) {
 		e.advance(t)
 	}
 	e.env.Event = rules.EventOf(ev)
-	e.env.Config = e.opts.configFor(ev.Computer)
+	e.env.Config = e.env.ConfigOf(ev.Computer)
 	e.env.Now = e.opts.Now
 	if e.env.Now.IsZero() {
 		e.env.Now = e.clock

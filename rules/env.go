@@ -99,6 +99,13 @@ type Env struct {
 	Upper       func(s string) string
 	Contains    func(s, sub string) bool // case-insensitive, as Windows names are
 	Cfg         func(name string) string // Config[name]; "" when unset
+	// CfgOf reads another host's configuration (a license server event
+	// naming the session host it refused).
+	CfgOf func(host, name string) string
+
+	// hosts and fallback are what CfgOf reads (SetHostConfig).
+	hosts    map[string]map[string]string
+	fallback map[string]string
 
 	classes classIndex
 }
@@ -148,9 +155,31 @@ func (e *Env) bind() {
 		return d
 	}
 	e.Cfg = func(name string) string { return e.Config[name] }
+	e.CfgOf = func(host, name string) string { return e.ConfigOf(host)[name] }
 	e.Lower = strings.ToLower
 	e.Upper = strings.ToUpper
 	e.Contains = func(s, sub string) bool { return strings.Contains(strings.ToLower(s), strings.ToLower(sub)) }
+}
+
+// SetHostConfig gives the environment every host's configuration (keyed by
+// HostKey) and the one for hosts without their own.
+func (e *Env) SetHostConfig(fallback map[string]string, hosts map[string]map[string]string) {
+	e.fallback, e.hosts = fallback, hosts
+}
+
+// ConfigOf is the configuration of computer: its own, else the fallback.
+func (e *Env) ConfigOf(computer string) map[string]string {
+	if c, ok := e.hosts[HostKey(computer)]; ok {
+		return c
+	}
+	return e.fallback
+}
+
+// HostKey is the form host configuration is keyed by: the short name in
+// upper case (NetBIOS style), so rdsh01.contoso.local and RDSH01 meet.
+func HostKey(computer string) string {
+	short, _, _ := strings.Cut(strings.TrimSpace(computer), ".")
+	return strings.ToUpper(short)
 }
 
 func days(d time.Duration) float64 { return d.Hours() / 24 }

@@ -103,6 +103,18 @@ func fillSystem(ev *Event, sys *Node) {
 // fillEventData keeps every Data value, empty ones included, because an
 // unnamed list's position is its meaning (%1, %2…).
 func fillEventData(ev *Event, ed *Node) {
+	named := 0
+	for _, d := range ed.Children {
+		if d.Attr("Name") != "" {
+			named++
+		}
+	}
+	if named > 0 && ev.Data == nil {
+		ev.Data = make(map[string]string, named)
+	}
+	if ev.Params == nil {
+		ev.Params = make([]string, 0, len(ed.Children))
+	}
 	for _, d := range ed.Children {
 		if localName(d.Name) != "Data" {
 			continue

@@ -77,9 +77,12 @@ func (bd *builder) content(parent *Node, items []item, vals []value) {
 		case itText:
 			bd.addText(parent, it.text)
 		case itPI:
-			// Processing instructions carry no event data; keep them
-			// visible in the text rather than dropping them silently.
-			bd.addText(parent, "<?"+it.text+"?>")
+			// A processing instruction is kept as a child named "?target"
+			// so XML() renders it and payload readers skip it.
+			target, data, _ := strings.Cut(it.text, " ")
+			pi := bd.node("?" + target)
+			pi.Text = data
+			parent.Children = append(parent.Children, pi)
 		case itInst:
 			bd.enter(0)
 			bd.content(parent, it.inst.t.root, it.inst.vals)

@@ -48,7 +48,8 @@ type Event struct {
 	Tree *Node
 }
 
-// Node is one element of an event's XML tree.
+// Node is one element of an event's XML tree. A processing instruction
+// appears as a child whose Name is "?target" and whose Text is its data.
 type Node struct {
 	Name     string
 	Attrs    []Attr

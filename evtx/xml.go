@@ -25,6 +25,10 @@ func writeNode(b *strings.Builder, n *Node, depth int) {
 	if n == nil {
 		return
 	}
+	if strings.HasPrefix(n.Name, "?") {
+		b.WriteString("<" + n.Name + " " + n.Text + "?>")
+		return
+	}
 	b.WriteByte('<')
 	b.WriteString(n.Name)
 	for _, a := range n.Attrs {

@@ -21,6 +21,7 @@ import (
 	"github.com/tsdiag/tsdiag/engine/report"
 	"github.com/tsdiag/tsdiag/engine/suppress"
 	"github.com/tsdiag/tsdiag/evtx"
+	"github.com/tsdiag/tsdiag/evtx/regcfg"
 	"github.com/tsdiag/tsdiag/evtx/source"
 	"github.com/tsdiag/tsdiag/kb"
 	"github.com/tsdiag/tsdiag/rules"
@@ -218,6 +219,7 @@ func buildReport(ctx context.Context, o scanOptions, stderr io.Writer) (*report.
 		Stats: res.stats, Engine: res.engine, Duration: time.Since(start), Now: now, FailOn: o.FailOn,
 		Rules: report.RulesOf(set), Findings: report.Items(kept, base),
 		Suppressed: hidden, ExpiredSuppressions: expired, Histogram: res.hist.Buckets(),
+		Config: res.config,
 	}, nil
 }
 
@@ -227,6 +229,7 @@ type scanResult struct {
 	engine   engine.Stats
 	hist     report.DayCounter
 	newest   time.Time
+	config   map[string]regcfg.Config // licensing configuration by host
 }
 
 // runScan streams the inputs through the engine: all of them as one
@@ -288,15 +291,24 @@ func firstFile(f *engine.Finding) string {
 
 // scanOnce runs one engine over inputs and adds what it found to res.
 func scanOnce(ctx context.Context, o scanOptions, inputs []string, set *rules.Set, win engine.Options, stderr io.Writer, res *scanResult) (*scanResult, error) {
+	// Registry exports first: rules see the configuration from the first
+	// event on.
+	reg := newRegConfig(inputs)
+	reg.firstPass(inputs)
+	ruled := reg.engineOptions(&win)
+	hosts := map[string]bool{}
 	eng := engine.New(set, win)
 	bar := newProgress(stderr)
-	opts := source.Options{Filter: set.Filter(), Stdin: o.Stdin}
+	opts := source.Options{Filter: set.Filter(), Stdin: o.Stdin, OnOther: reg.take}
 	if bar != nil {
 		opts.Progress = bar.update
 	}
 	stats, err := source.Walk(inputs, opts, func(ev *evtx.Event) error {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if len(hosts) < 4096 {
+			hosts[engine.HostKey(ev.Computer)] = true
 		}
 		if inWindow(ev.TimeCreated, win) {
 			res.hist.Add(ev.TimeCreated)
@@ -312,6 +324,7 @@ func scanOnce(ctx context.Context, o scanOptions, inputs []string, set *rules.Se
 		return nil, err
 	}
 	res.findings = append(res.findings, eng.Finish()...)
+	res.addConfig(reg.report(ruled, hosts), strings.Join(inputs, ", "))
 	addEngineStats(&res.engine, eng.Stats())
 	return res, nil
 }

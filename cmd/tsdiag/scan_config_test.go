@@ -67,29 +67,33 @@ func evtxOf(t *testing.T, recs ...writer.Record) []byte {
 	return buf.Bytes()
 }
 
-// configBundle is a support bundle of three servers: RDSH01 (per-user,
-// its license server LS01 has no per-user CAL pack), RDSH02 (licensing
-// mode never configured, grace period over) and an export named for a
-// host that logged nothing. Every export sorts after its host's log, so
-// only reading exports first lets conditions see them.
-func configBundle(t *testing.T) []byte {
+// configBundle is a support bundle of three servers: RDSH01 (only LS01
+// specified, and LS01 unreachable on two days), RDSH02 (licensing mode
+// never configured, grace period over) and an export named for a host that
+// logged nothing. Every export sorts after its host's log, so only reading
+// exports first lets conditions see them.
+func configBundle(t *testing.T, withReg bool) []byte {
 	at := time.Date(2024, 3, 20, 8, 0, 0, 0, time.UTC)
-	ls := evtxOf(t, writer.Record{
-		Provider: cfgLS, EventID: 22, Level: 3, TimeCreated: at, Channel: "System", Computer: "LS01.contoso.local",
-		Payload: writer.UnnamedData(writer.String("LS01.contoso.local"), writer.String("Windows Server 2019 - RDS Per User CAL"), writer.String("RDSH01.contoso.local")),
-	})
+	unreachable := func(d int) writer.Record {
+		return writer.Record{Provider: cfgRCM, EventID: 1131, Level: 3, TimeCreated: at.AddDate(0, 0, d), Channel: "System",
+			Computer: "RDSH01.contoso.local", Payload: writer.EventXML(writer.String("LS01"))}
+	}
+	rdsh01 := evtxOf(t, unreachable(0), unreachable(1))
 	rdsh02 := evtxOf(t, writer.Record{
 		Provider: cfgRCM, EventID: 50280, Level: 2, TimeCreated: at.Add(time.Hour), Channel: "System", Computer: "RDSH02.contoso.local",
 		Payload: writer.EventXML(),
 	})
-	return tgz(t, map[string][]byte{
-		"LS01/System.evtx":       ls,
-		"RDSH01/licensing.reg":   licensingExport(t, 4, "LS01.contoso.local"),
-		"RDSH02/System.evtx":     rdsh02,
-		"RDSH02/termservice.reg": licensingExport(t, 5, ""),
-		"RDSH09-TermService.reg": licensingExport(t, 2, ""),
-		"RDSH02/notes.txt":       []byte("collected 2024-03-20"),
-	})
+	files := map[string][]byte{
+		"RDSH01/System.evtx": rdsh01,
+		"RDSH02/System.evtx": rdsh02,
+		"RDSH02/notes.txt":   []byte("collected 2024-03-20"),
+	}
+	if withReg {
+		files["RDSH01/licensing.reg"] = licensingExport(t, 4, "LS01.contoso.local")
+		files["RDSH02/termservice.reg"] = licensingExport(t, 5, "")
+		files["RDSH09-TermService.reg"] = licensingExport(t, 2, "")
+	}
+	return tgz(t, files)
 }
 
 type configReport struct {
@@ -115,7 +119,7 @@ type configReport struct {
 
 func TestScanReadsRegExportsFromBundle(t *testing.T) {
 	t.Chdir(t.TempDir())
-	writeFixtureFile(t, "case.tgz", string(configBundle(t)))
+	writeFixtureFile(t, "case.tgz", string(configBundle(t, true)))
 	code, out, stderr := scanCLI(t, "", "scan", "--format", "json", "--fail-on", "none", "case.tgz")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -135,9 +139,7 @@ func TestScanReadsRegExportsFromBundle(t *testing.T) {
 		strings.Join(c1.Sources, ",") != "case.tgz!RDSH01/licensing.reg" || c2.Mode != "not-configured" || c9.Mode != "per-device" {
 		t.Fatalf("config = %+v", rep.Config)
 	}
-	// RDSH01 logged nothing itself (LS01's event names it); RDSH09 nothing at all.
-	if len(c9.Notes) != 1 || !strings.Contains(c9.Notes[0], "no event was logged by a computer named RDSH09") ||
-		len(c1.Notes) != 1 || len(c2.Notes) != 0 {
+	if len(c9.Notes) != 1 || !strings.Contains(c9.Notes[0], "no event was logged by a computer named RDSH09") || len(c1.Notes)+len(c2.Notes) != 0 {
 		t.Errorf("notes: RDSH01 %v, RDSH02 %v, RDSH09 %v", c1.Notes, c2.Notes, c9.Notes)
 	}
 	byID := map[string]map[string]any{}
@@ -146,9 +148,9 @@ func TestScanReadsRegExportsFromBundle(t *testing.T) {
 			byID[f.ID+"@"+f.Rule] = f.Facts
 		}
 	}
-	mm, ok := byID["licensing-mode-mismatch@licensing-mode-mismatch.registry"]
-	if !ok || mm["configured_mode"] != "per-user" || mm["session_host"] != "RDSH01.contoso.local" {
-		t.Errorf("no licensing-mode-mismatch from the registry rule with RDSH01's mode; findings %v", byID)
+	pin, ok := byID["license-server-pinned@license-server-pinned.registry"]
+	if !ok || pin["specified_license_servers"] != "LS01.contoso.local" || pin["days_seen"] != 2.0 {
+		t.Errorf("no license-server-pinned from the registry rule with RDSH01's list; findings %v", byID)
 	}
 	nc, ok := byID["licensing-mode-not-configured@licensing-mode-not-configured.registry"]
 	if !ok || nc["licensing_mode"] != "5" {
@@ -167,12 +169,7 @@ func TestScanReadsRegExportsFromBundle(t *testing.T) {
 // come from the configuration and not from the events alone.
 func TestScanWithoutRegExports(t *testing.T) {
 	t.Chdir(t.TempDir())
-	at := time.Date(2024, 3, 20, 8, 0, 0, 0, time.UTC)
-	ls := evtxOf(t, writer.Record{
-		Provider: cfgLS, EventID: 22, Level: 3, TimeCreated: at, Channel: "System", Computer: "LS01.contoso.local",
-		Payload: writer.UnnamedData(writer.String("LS01.contoso.local"), writer.String("Windows Server 2019 - RDS Per User CAL"), writer.String("RDSH01.contoso.local")),
-	})
-	writeFixtureFile(t, "case.tgz", string(tgz(t, map[string][]byte{"LS01/System.evtx": ls})))
+	writeFixtureFile(t, "case.tgz", string(configBundle(t, false)))
 	_, out, stderr := scanCLI(t, "", "scan", "--format", "json", "--fail-on", "none", "case.tgz")
 	var rep configReport
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {

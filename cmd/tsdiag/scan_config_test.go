@@ -219,3 +219,58 @@ func TestScanNamedRegAndBrokenReg(t *testing.T) {
 		t.Errorf("broken export: exit %d, stderr %s", code, stderr)
 	}
 }
+
+// Standard input cannot be read twice: its exports reach the report with a
+// note, never the rules.
+func TestScanRegOnStdin(t *testing.T) {
+	t.Chdir(t.TempDir())
+	code, out, stderr := scanCLI(t, string(configBundle(t, true)), "scan", "--format", "json", "--fail-on", "none", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep configReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	c := rep.Config["RDSH02"]
+	if c.Mode != "not-configured" || len(c.Notes) != 1 || !strings.Contains(c.Notes[0], "not seen by the rules") {
+		t.Fatalf("config = %+v", rep.Config)
+	}
+	for _, f := range rep.Findings {
+		if strings.HasSuffix(f.Rule, ".registry") {
+			t.Errorf("registry rule %s fired on stdin exports", f.Rule)
+		}
+	}
+}
+
+// With --separate each PATH is its own case: same-named hosts in two
+// bundles keep their own configuration.
+func TestScanRegSeparate(t *testing.T) {
+	t.Chdir(t.TempDir())
+	writeFixtureFile(t, "a.tgz", string(configBundle(t, true)))
+	writeFixtureFile(t, "b.tgz", string(tgz(t, map[string][]byte{
+		"RDSH02/System.evtx": evtxOf(t, writer.Record{Provider: cfgRCM, EventID: 50280, Level: 2,
+			TimeCreated: time.Date(2024, 3, 20, 8, 0, 0, 0, time.UTC), Channel: "System", Computer: "RDSH02", Payload: writer.EventXML()}),
+		"RDSH02/licensing.reg": licensingExport(t, 2, "LS05"),
+	})))
+	code, out, stderr := scanCLI(t, "", "scan", "--separate", "--format", "json", "--fail-on", "none", "a.tgz", "b.tgz")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep configReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Config["RDSH02"].Mode != "not-configured" || rep.Config["RDSH02 (b.tgz)"].Mode != "per-device" {
+		t.Fatalf("config = %+v", rep.Config)
+	}
+	n := 0
+	for _, f := range rep.Findings {
+		if f.Rule == "licensing-mode-not-configured.registry" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d licensing-mode-not-configured.registry findings, want 1 (a.tgz's RDSH02 only)", n)
+	}
+}

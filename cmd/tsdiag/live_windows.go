@@ -87,7 +87,7 @@ func liveLoop(ctx context.Context, o liveOptions, stdout, stderr io.Writer) erro
 	if err := pr.printConfig(); err != nil {
 		return withCode(exitError, err)
 	}
-	fol := &follower{eng: engine.New(set, engine.Options{}), filter: set.Filter(), pr: pr, wall: time.Now}
+	fol := &follower{eng: engine.New(set, configOptions(cfg)), filter: set.Filter(), pr: pr, wall: time.Now}
 	skipped := 0
 	opts := live.Options{Query: liveQuery(set, o.Channels), StatePath: o.State,
 		OnDamage: func(err error) {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -272,5 +274,30 @@ func TestScanRegSeparate(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d licensing-mode-not-configured.registry findings, want 1 (a.tgz's RDSH02 only)", n)
+	}
+}
+
+// tsdiag watch gives its rules the --reg configuration too.
+func TestWatchRulesSeeRegExport(t *testing.T) {
+	dir := t.TempDir()
+	regPath := filepath.Join(t.TempDir(), "RDSH02-licensing.reg")
+	if err := os.WriteFile(regPath, licensingExport(t, 5, ""), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 3, 20, 8, 0, 0, 0, time.UTC)
+	writeInPlace(t, filepath.Join(dir, "System.evtx"), evtxOf(t, writer.Record{
+		Provider: cfgRCM, EventID: 50280, Level: 2, TimeCreated: at, Channel: "System", Computer: "RDSH02", Payload: writer.EventXML(),
+	}))
+	for _, withReg := range []bool{true, false} {
+		o := watchOptions{Path: dir, Format: "jsonl"}
+		if withReg {
+			o.RegFiles = []string{regPath}
+		}
+		r := startWatch(t, o)
+		r.stop(t)
+		got := strings.Contains(r.out.String(), `"rule":"licensing-mode-not-configured.registry"`)
+		if got != withReg {
+			t.Errorf("with --reg %v: registry rule fired %v:\n%s", withReg, got, r.out)
+		}
 	}
 }

@@ -206,3 +206,12 @@ func (r *scanResult) addConfig(cfg map[string]regcfg.Config, input string) {
 		r.config[key] = c
 	}
 }
+
+// configOptions gives the rules of watch and live the configuration they
+// read (--reg exports, the local registry): one machine's, for every host.
+func configOptions(cfg *regcfg.Config) engine.Options {
+	if cfg == nil {
+		return engine.Options{}
+	}
+	return engine.Options{Config: cfg.Flat()}
+}

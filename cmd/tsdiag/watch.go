@@ -113,7 +113,7 @@ func runWatch(ctx context.Context, o watchOptions, stdout, stderr io.Writer) err
 	if err := pr.printConfig(); err != nil {
 		return withCode(exitError, err)
 	}
-	fol := &follower{eng: engine.New(set, engine.Options{}), pr: pr}
+	fol := &follower{eng: engine.New(set, configOptions(cfg)), pr: pr}
 	polls := 0
 	opts := watch.Options{
 		Interval: o.Interval, Filter: set.Filter(), SkipExisting: o.NewOnly,

@@ -57,6 +57,16 @@ Event Viewer "Save As XML", Get-WinEvent ToXml()), a directory (read recursively
 a .zip/.tar/.tar.gz support bundle (read as a stream, one nested bundle deep), or
 - for stdin. Formats are recognised from the bytes, not the file name.
 
+Registry exports (.reg files as regedit or 'reg export' write them) among the
+inputs, in folders or in bundles are read as the licensing configuration
+(LicensingMode, SpecifiedLicenseServers, DefaultLicenseServer, the GracePeriod
+key) before any event is evaluated: the report states it ("Configuration
+seen") and rules read it with Cfg(). A .reg file does not name its computer:
+it belongs to the host named by the folder holding it (RDSH01/licensing.reg),
+else by its file name up to the first '-', '_', '.' or space
+(RDSH01-TermService.reg). When only one host has exports they apply to every
+host. Exports on stdin are reported but come too late for the rules.
+
 Exit codes: 0 no finding at or above --fail-on; 1 a finding at or above --fail-on;
 2 the tool could not do its job (bad flags, broken rules or suppression file, an
 unreadable input unless --keep-going).

@@ -85,7 +85,11 @@ func pyTree(doc string) (*Node, error) {
 		case xml.StartElement:
 			n := &Node{Name: tk.Name.Local}
 			for _, a := range tk.Attr {
-				n.Attrs = append(n.Attrs, Attr{a.Name.Local, a.Value})
+				name := a.Name.Local
+				if a.Name.Space == "xmlns" {
+					name = "xmlns:" + name // namespace declarations keep their prefix
+				}
+				n.Attrs = append(n.Attrs, Attr{name, a.Value})
 			}
 			if len(stack) > 0 {
 				p := stack[len(stack)-1]

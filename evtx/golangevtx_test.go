@@ -181,7 +181,14 @@ func compareGolangEvtx(ours *Event, g *gevtx.GoEvtxMap) []string {
 	cmp("time", formatTime(ours.TimeCreated), gget(g, "/Event/System/TimeCreated/SystemTime"))
 	theirs := gpayload(g)
 	for name, v := range ours.Data {
-		if tv, ok := theirs[name]; ok {
+		tv, ok := theirs[name]
+		if i := strings.LastIndexByte(name, '.'); !ok && i >= 0 {
+			tv, ok = theirs[name[i+1:]] // golang-evtx keys attributes by their own name
+		}
+		if !ok && golangEvtxAttrOnly(ours, name) {
+			continue
+		}
+		if ok {
 			cmp("data "+name, v, tv)
 		} else if v != "" {
 			d = append(d, fmt.Sprintf("data %s: ours %q, missing in golang-evtx", name, v))
@@ -197,6 +204,25 @@ func compareGolangEvtx(ours *Event, g *gevtx.GoEvtxMap) []string {
 // evtx keys them "Data", "Data1"… by child index, drops empty ones and keeps
 // a string array as one value; so the non-empty values are compared as
 // sequences, its arrays expanded.
+// golangEvtxAttrOnly: Data[child] for a child whose only value is an
+// attribute is ours alone; golang-evtx has it under the attribute's name.
+func golangEvtxAttrOnly(ev *Event, name string) bool {
+	_, ok := ev.Data[name+"."+firstAttrName(ev, name)]
+	return ok
+}
+
+func firstAttrName(ev *Event, child string) string {
+	if ev.Tree == nil || ev.Tree.Child("UserData") == nil {
+		return ""
+	}
+	for _, el := range ev.Tree.Child("UserData").Children {
+		if c := el.Child(child); c != nil && len(c.Attrs) > 0 {
+			return c.Attrs[0].Name
+		}
+	}
+	return ""
+}
+
 func compareUnnamed(ours *Event, theirs map[string]string) []string {
 	if ours.Tree == nil || ours.Tree.Child("EventData") == nil {
 		return nil

@@ -28,7 +28,11 @@ func xmlTree(t *testing.T, doc string) *Node {
 		case xml.StartElement:
 			n := &Node{Name: tk.Name.Local}
 			for _, a := range tk.Attr {
-				n.Attrs = append(n.Attrs, Attr{a.Name.Local, a.Value})
+				name := a.Name.Local
+				if a.Name.Space == "xmlns" {
+					name = "xmlns:" + name // namespace declarations keep their prefix
+				}
+				n.Attrs = append(n.Attrs, Attr{name, a.Value})
 			}
 			if len(stack) > 0 {
 				p := stack[len(stack)-1]
@@ -125,5 +129,21 @@ func TestXMLRoundTripThroughTree(t *testing.T) {
 			!fromFields.TimeCreated.Equal(ev.TimeCreated) || !reflect.DeepEqual(fromFields.Params, ev.Params) {
 			t.Fatalf("XML() from fields: %+v vs %+v", fromFields, ev)
 		}
+	}
+}
+
+func TestEventFromTreeUserDataAttributes(t *testing.T) {
+	doc := `<Event><System><Provider Name="Microsoft-Windows-DriverFrameworks-UserMode"/><EventID>10000</EventID></System>
+<UserData><UMDFServiceInstall upgrade="false" xmlns="http://www.microsoft.com/DriverFrameworks/UserMode/Event">
+<Service clsid="{112DE495-AC4C-46F8-B663-6A4266C53313}" name="WpdFs"/><MinimumFxVersion>2.21.0</MinimumFxVersion>
+<Error xmlns:x="urn:x" Code="15007"/><Empty></Empty></UMDFServiceInstall></UserData></Event>`
+	ev := EventFromTree(xmlTree(t, doc))
+	want := []string{"false", "{112DE495-AC4C-46F8-B663-6A4266C53313}", "WpdFs", "2.21.0", "15007", ""}
+	if !reflect.DeepEqual(ev.Params, want) {
+		t.Fatalf("params %q, want %q (document order, attributes included, xmlns skipped)", ev.Params, want)
+	}
+	if ev.Data["upgrade"] != "false" || ev.Data["Service.name"] != "WpdFs" || ev.Data["Error"] != "15007" ||
+		ev.Data["Error.Code"] != "15007" || ev.Data["MinimumFxVersion"] != "2.21.0" {
+		t.Fatalf("data %v", ev.Data)
 	}
 }

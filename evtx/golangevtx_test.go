@@ -182,12 +182,6 @@ func compareGolangEvtx(ours *Event, g *gevtx.GoEvtxMap) []string {
 	theirs := gpayload(g)
 	for name, v := range ours.Data {
 		tv, ok := theirs[name]
-		if i := strings.LastIndexByte(name, '.'); !ok && i >= 0 {
-			tv, ok = theirs[name[i+1:]] // golang-evtx keys attributes by their own name
-		}
-		if !ok && golangEvtxAttrOnly(ours, name) {
-			continue
-		}
 		if ok {
 			cmp("data "+name, v, tv)
 		} else if v != "" {
@@ -200,6 +194,10 @@ func compareGolangEvtx(ours *Event, g *gevtx.GoEvtxMap) []string {
 	return d
 }
 
+// compareUnnamed compares unnamed EventData/Data values in order. golang-
+// evtx keys them "Data", "Data1"… by child index, drops empty ones and keeps
+// a string array as one value; so the non-empty values are compared as
+// sequences, its arrays expanded.
 // compareUnnamed compares unnamed EventData/Data values in order. golang-
 // evtx keys them "Data", "Data1"… by child index, drops empty ones and keeps
 // a string array as one value; so the non-empty values are compared as

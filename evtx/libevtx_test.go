@@ -115,7 +115,7 @@ func TestFidelityLibevtx(t *testing.T) {
 					bin = b.Text
 				}
 			}
-			d = append(d, compareLibevtxStrings(ev.Params, r.strs, bin)...)
+			d = append(d, compareLibevtxStrings(ev.Params, r.strs, bin, userDataAttrs(ev))...)
 			if len(d) > 0 {
 				diffs++
 				if diffs <= 5 {
@@ -131,6 +131,44 @@ func TestFidelityLibevtx(t *testing.T) {
 	t.Logf("compared %d records with libevtx", compared)
 }
 
+func userDataAttrs(ev *Event) bool {
+	ud := ev.Tree.Child("UserData")
+	if ud == nil {
+		return false
+	}
+	for _, el := range ud.Children {
+		for _, a := range el.Attrs {
+			if a.Name != "xmlns" && !strings.HasPrefix(a.Name, "xmlns:") {
+				return true
+			}
+		}
+		for _, c := range el.Children {
+			if len(c.Attrs) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// subsequence checks that ours' non-empty values appear in theirs in order.
+func subsequence(ours, theirs []string) []string {
+	j := 0
+	for _, s := range ours {
+		if s == "" {
+			continue
+		}
+		for j < len(theirs) && firstLine(theirs[j]) != firstLine(s) {
+			j++
+		}
+		if j == len(theirs) {
+			return []string{"strings: ours " + strconv.Quote(strings.Join(ours, "|")) + " not in order in libevtx's " + strconv.Quote(strings.Join(theirs, "|"))}
+		}
+		j++
+	}
+	return nil
+}
+
 func firstLine(s string) string {
 	s = strings.ReplaceAll(s, "\r", "")
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
@@ -139,13 +177,18 @@ func firstLine(s string) string {
 	return s
 }
 
-func compareLibevtxStrings(ours, theirs []string, binary string) []string {
+func compareLibevtxStrings(ours, theirs []string, binary string, attrValues bool) []string {
 	if len(theirs) == 0 {
 		return nil
 	}
 	// libevtx appends EventData/Binary, in hex, as one more string.
 	if n := len(theirs); n > 0 && binary != "" && theirs[n-1] == binary {
 		theirs = theirs[:n-1]
+	}
+	if attrValues {
+		// libevtx lists every template value, attribute values of UserData
+		// elements included; ours (children's text) must appear in order.
+		return subsequence(ours, theirs)
 	}
 	if len(ours) != len(theirs) {
 		var nonEmpty []string

@@ -127,46 +127,19 @@ func fillEventData(ev *Event, ed *Node) {
 	}
 }
 
-// fillUserData reads UserData/<Element>: its attributes, then each child's
-// attributes and text, in document order — the order of the template's
-// values, so nothing a message's %n may name is lost. A child's text counts
-// as a value unless the child carries its value in attributes only
-// (<Error Code='15007'/>). Named values: Data[attr] for the element's
-// attributes, Data[child] for text, Data["child.attr"] for child attributes
-// (and Data[child] too when that attribute is the child's only value).
+// fillUserData reads the children of UserData/<Element> in order: their
+// text is the payload (the contract every reader of Params shares).
+// Attribute values of UserData elements are not payload values here; they
+// stay in Tree for XML().
 func fillUserData(ev *Event, ud *Node) {
 	for _, el := range ud.Children {
-		for _, a := range el.Attrs {
-			if !isNamespaceAttr(a.Name) {
-				ev.setData(localName(a.Name), a.Value)
-				ev.Params = append(ev.Params, a.Value)
-			}
-		}
 		for _, d := range el.Children {
-			name := localName(d.Name)
-			attrs := 0
-			for _, a := range d.Attrs {
-				if !isNamespaceAttr(a.Name) {
-					attrs++
-					ev.setData(name+"."+localName(a.Name), a.Value)
-					ev.Params = append(ev.Params, a.Value)
-				}
-			}
 			v := nodeText(d)
-			if attrs == 1 && v == "" && len(d.Children) == 0 {
-				ev.setData(name, ev.Params[len(ev.Params)-1])
-				continue
-			}
-			if attrs > 0 && v == "" && len(d.Children) == 0 {
-				continue
-			}
-			ev.setData(name, v)
+			ev.setData(localName(d.Name), v)
 			ev.Params = append(ev.Params, v)
 		}
 	}
 }
-
-func isNamespaceAttr(n string) bool { return n == "xmlns" || strings.HasPrefix(n, "xmlns:") }
 
 // nodeText is an element's text, or — for a value that is itself markup
 // (embedded BinXml) — its children rendered as XML.

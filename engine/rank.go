@@ -44,22 +44,32 @@ func rank(fs []Finding, now time.Time) {
 	for i := range fs {
 		fs[i].Score = Score(&fs[i], now)
 	}
-	sort.SliceStable(fs, func(i, j int) bool {
-		a, b := &fs[i], &fs[j]
-		if a.Score != b.Score {
-			return a.Score > b.Score
-		}
-		if sa, sb := rules.SeverityRank(a.Severity), rules.SeverityRank(b.Severity); sa != sb {
-			return sa > sb
-		}
-		if a.Rule != b.Rule {
-			return a.Rule < b.Rule
-		}
-		return GroupString(a.Group) < GroupString(b.Group)
-	})
+	sort.SliceStable(fs, func(i, j int) bool { return Compare(&fs[i], &fs[j]) < 0 })
 	for i := range fs {
 		fs[i].Rank = i + 1
 	}
+}
+
+// Compare orders two scored findings the way the report lists them: score,
+// then severity, then rule id, then group. It returns <0 when a comes first,
+// 0 when the two tie.
+func Compare(a, b *Finding) int {
+	switch {
+	case a.Score != b.Score:
+		return cmpBool(a.Score > b.Score)
+	case rules.SeverityRank(a.Severity) != rules.SeverityRank(b.Severity):
+		return cmpBool(rules.SeverityRank(a.Severity) > rules.SeverityRank(b.Severity))
+	case a.Rule != b.Rule:
+		return strings.Compare(a.Rule, b.Rule)
+	}
+	return strings.Compare(GroupString(a.Group), GroupString(b.Group))
+}
+
+func cmpBool(first bool) int {
+	if first {
+		return -1
+	}
+	return 1
 }
 
 // GroupString renders a group as "label=value,…" in label order.

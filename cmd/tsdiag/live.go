@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tsdiag/tsdiag/engine"
+	"github.com/tsdiag/tsdiag/engine/report"
 	"github.com/tsdiag/tsdiag/evtx"
 	"github.com/tsdiag/tsdiag/evtx/live"
 	"github.com/tsdiag/tsdiag/evtx/regcfg"
@@ -268,7 +269,7 @@ func (p *findingPrinter) printConfig() error {
 	if p.format == "jsonl" {
 		return p.json(map[string]any{"type": "config", "time": p.clock().UTC(), "config": p.config})
 	}
-	_, err := fmt.Fprintln(p.w, "configuration seen: "+configLine(p.config))
+	_, err := fmt.Fprintln(p.w, "configuration seen: "+report.ConfigLine(p.config))
 	for _, n := range p.config.Notes {
 		fmt.Fprintln(p.w, "  note: "+n)
 	}
@@ -363,34 +364,6 @@ func factText(v any) string {
 		return x.UTC().Format(time.RFC3339)
 	}
 	return fmt.Sprint(v)
-}
-
-// configLine summarizes the licensing configuration on one line.
-func configLine(c *regcfg.Config) string {
-	if c.Empty() {
-		return "no licensing values found (" + strings.Join(c.Sources, ", ") + ")"
-	}
-	var parts []string
-	if c.Mode != "" {
-		parts = append(parts, fmt.Sprintf("licensing mode %s (%d)", c.Mode, *c.LicensingMode))
-	} else {
-		parts = append(parts, "licensing mode not set")
-	}
-	if len(c.LicenseServers) > 0 {
-		parts = append(parts, "license servers "+strings.Join(c.LicenseServers, ", "))
-	} else {
-		parts = append(parts, "no license server specified")
-	}
-	if c.DefaultLicenseServer != "" {
-		parts = append(parts, "DefaultLicenseServer "+c.DefaultLicenseServer)
-	}
-	if c.GracePeriodKey {
-		parts = append(parts, "GracePeriod key present")
-	}
-	if c.GraceDaysLeft != nil {
-		parts = append(parts, fmt.Sprintf("grace days left %d", *c.GraceDaysLeft))
-	}
-	return strings.Join(parts, "; ") + " [" + strings.Join(c.Sources, ", ") + "]"
 }
 
 // multiWriter writes findings to stdout and, with --output, a file.

@@ -276,17 +276,8 @@ func runScan(ctx context.Context, o scanOptions, set *rules.Set, win engine.Opti
 func sortFindings(fs []engine.Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := &fs[i], &fs[j]
-		if a.Score != b.Score {
-			return a.Score > b.Score
-		}
-		if sa, sb := rules.SeverityRank(a.Severity), rules.SeverityRank(b.Severity); sa != sb {
-			return sa > sb
-		}
-		if a.Rule != b.Rule {
-			return a.Rule < b.Rule
-		}
-		if ga, gb := engine.GroupString(a.Group), engine.GroupString(b.Group); ga != gb {
-			return ga < gb
+		if c := engine.Compare(a, b); c != 0 {
+			return c < 0
 		}
 		return firstFile(a) < firstFile(b)
 	})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tsdiag/tsdiag/evtx"
+	"github.com/tsdiag/tsdiag/evtx/source"
 )
 
 func init() { register(newEventsCmd) }
@@ -20,8 +21,9 @@ func newEventsCmd() *cobra.Command {
 	var workers int
 	cmd := &cobra.Command{
 		Use:   "events [--format jsonl|xml] PATH...",
-		Short: "Decode EVTX files and print every event (JSON lines or XML)",
-		Long: `Decode EVTX files and print every event, one per line.
+		Short: "Decode event logs and print every event (JSON lines or XML)",
+		Long: `Decode event logs and print every event, one per line. PATH is an .evtx or
+.evt file, an XML export, a folder, a .zip/.tar/.tar.gz bundle, or - for stdin.
 
 jsonl (default) prints one JSON object per record with the keys provider,
 provider_guid, event_id, qualifiers, level, time (RFC 3339 UTC), record_id,
@@ -86,19 +88,17 @@ func runEvents(stdout, stderr io.Writer, paths []string, format string, workers 
 			return outputErr(w.WriteByte('\n'))
 		}
 	}
-	var total evtx.Stats
+	// source.Walk reads every input kind scan reads (folders, bundles, XML
+	// exports, .evt, stdin); inputs it cannot read land in Unreadable and
+	// the rest go on.
+	total, err := source.Walk(paths, source.Options{Workers: workers, KeepTree: opts.KeepTree}, emit)
+	if err != nil {
+		w.Flush()
+		return withCode(exitError, err)
+	}
 	var failed []string
-	for _, p := range paths {
-		st, err := evtx.DecodeFile(p, opts, emit)
-		total.Add(st)
-		if err != nil {
-			if !errors.As(err, new(*writeError)) {
-				failed = append(failed, err.Error())
-				continue
-			}
-			w.Flush()
-			return withCode(exitError, err)
-		}
+	for _, u := range total.Unreadable {
+		failed = append(failed, u.File+": "+u.Reason)
 	}
 	if err := w.Flush(); err != nil {
 		return withCode(exitError, err)

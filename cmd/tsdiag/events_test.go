@@ -107,7 +107,7 @@ func TestEventsBadInputs(t *testing.T) {
 		t.Fatalf("exit %d, want %d", code, exitError)
 	}
 	msg := errb.String()
-	if !strings.Contains(msg, missing) || !strings.Contains(msg, notEvtx) || !strings.Contains(msg, "not an EVTX file") {
+	if !strings.Contains(msg, missing) || !strings.Contains(msg, notEvtx) || !strings.Contains(msg, "not an event log") {
 		t.Fatalf("message must name both inputs: %q", msg)
 	}
 	if strings.Count(out.String(), "\n") != 4 {
@@ -115,5 +115,29 @@ func TestEventsBadInputs(t *testing.T) {
 	}
 	if code := run([]string{"events", "--format", "csv", good}, &out, &errb); code != exitError {
 		t.Fatalf("bad --format: exit %d", code)
+	}
+}
+
+// events reads what scan reads: a folder holding the log gives the same lines
+// as the file itself.
+func TestEventsReadsFolders(t *testing.T) {
+	good := eventsCorpus(t, "new-user-security.evtx")
+	dir := t.TempDir()
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Security.evtx"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var fromFile, fromDir, errb bytes.Buffer
+	if code := run([]string{"events", good}, &fromFile, &errb); code != exitOK {
+		t.Fatalf("file: exit %d: %s", code, errb.String())
+	}
+	if code := run([]string{"events", dir}, &fromDir, &errb); code != exitOK {
+		t.Fatalf("folder: exit %d: %s", code, errb.String())
+	}
+	if fromDir.Len() == 0 || fromDir.String() != fromFile.String() {
+		t.Fatalf("folder gave %d bytes, file %d; want the same events", fromDir.Len(), fromFile.Len())
 	}
 }

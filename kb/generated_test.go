@@ -1,7 +1,6 @@
 package kb
 
 import (
-	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,11 +16,7 @@ import (
 // must rank first with the expected group and facts, and healthy servers
 // must yield nothing above info.
 func TestGeneratedScenariosDiagnosedFirst(t *testing.T) {
-	sub, err := fs.Sub(tsdiag.Scenarios, "testdata/scenarios")
-	if err != nil {
-		t.Fatal(err)
-	}
-	all, err := scenario.Load(sub)
+	all, err := scenario.Load(tsdiag.Scenarios)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,11 +84,7 @@ func runGen(o genOptions, args []string, stdout, stderr io.Writer) error {
 }
 
 func builtinScenarios() ([]scenario.Scenario, error) {
-	sub, err := fs.Sub(tsdiag.Scenarios, "testdata/scenarios")
-	if err != nil {
-		return nil, err
-	}
-	return scenario.Load(sub)
+	return scenario.Load(tsdiag.Scenarios)
 }
 
 // findScenario takes a built-in id or the path of a scenario TOML file.

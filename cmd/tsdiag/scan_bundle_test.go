@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"io/fs"
 	"strings"
 	"testing"
 
@@ -17,11 +16,7 @@ import (
 // like customers, reuse host names). Every scenario's diagnosis is found
 // for its host and healthy hosts get nothing above info.
 func TestScanScenarioBundle(t *testing.T) {
-	sub, err := fs.Sub(tsdiag.Scenarios, "testdata/scenarios")
-	if err != nil {
-		t.Fatal(err)
-	}
-	all, err := scenario.Load(sub)
+	all, err := scenario.Load(tsdiag.Scenarios)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,11 +21,7 @@ import (
 
 func loadAll(t *testing.T) []scenario.Scenario {
 	t.Helper()
-	sub, err := fs.Sub(tsdiag.Scenarios, "testdata/scenarios")
-	if err != nil {
-		t.Fatal(err)
-	}
-	all, err := scenario.Load(sub)
+	all, err := scenario.Load(tsdiag.Scenarios)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +70,7 @@ func TestLoadErrorsNameFileAndLine(t *testing.T) {
 
 func mustRead(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := fs.ReadFile(tsdiag.Scenarios, "testdata/scenarios/"+name)
+	b, err := fs.ReadFile(tsdiag.Scenarios, name)
 	if err != nil {
 		t.Fatal(err)
 	}

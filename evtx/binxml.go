@@ -95,13 +95,30 @@ type template struct {
 	eventID  []item // EventID content
 }
 
-// parser reads BinXml from a chunk buffer within [pos, end).
+// parser reads BinXml from a chunk buffer within [pos, end). What it
+// builds comes from ar: the chunk's arena for template definitions (cached
+// for the chunk), the record's arena for everything else.
 type parser struct {
 	c     *chunkState
+	ar    *arena
 	b     []byte
 	pos   int
 	end   int
 	depth int
+}
+
+// push adds an item to the content being collected; mark and commit bracket
+// one element's (or fragment's, or attribute's) content on the scratch
+// stack, so nested content can be collected without growing slices.
+func (p *parser) push(it item) { p.ar.items = append(p.ar.items, it) }
+
+func (p *parser) mark() int { return len(p.ar.items) }
+
+func (p *parser) commit(mark int) []item {
+	out := p.ar.itemS.take(len(p.ar.items) - mark)
+	copy(out, p.ar.items[mark:])
+	p.ar.items = p.ar.items[:mark]
+	return out
 }
 
 func (p *parser) need(n int) {
@@ -134,7 +151,7 @@ func (p *parser) u32() uint32 {
 // utf16 reads n UTF-16 code units at the current position.
 func (p *parser) utf16(n int) string {
 	p.need(2 * n)
-	s := decodeUTF16(p.b[p.pos : p.pos+2*n])
+	s := p.c.utf16(p.b[p.pos : p.pos+2*n])
 	p.pos += 2 * n
 	return s
 }
@@ -164,46 +181,46 @@ func (p *parser) fragment() []item {
 		fail(p.pos, "BinXml nested deeper than %d", maxDepth)
 	}
 	defer func() { p.depth-- }()
-	var out []item
+	m := p.mark()
 	for p.pos < p.end {
 		tok := p.b[p.pos]
 		switch tok & 0xbf {
 		case tokEOF:
 			p.pos++
-			return out
+			return p.commit(m)
 		case tokFragmentHead:
 			p.need(4)
 			p.pos += 4
 		case tokOpenStart:
-			out = append(out, item{kind: itElem, elem: p.element()})
+			p.push(item{kind: itElem, elem: p.element()})
 		case tokTemplate:
-			out = append(out, item{kind: itInst, inst: p.templateInstance()})
+			p.push(item{kind: itInst, inst: p.templateInstance()})
 		default:
-			out = p.contentToken(out, tok)
+			p.contentToken(tok)
 		}
 	}
-	return out
+	return p.commit(m)
 }
 
 // contentToken parses one token that may appear inside an element or an
-// attribute value.
-func (p *parser) contentToken(out []item, tok byte) []item {
+// attribute value, pushing what it yields.
+func (p *parser) contentToken(tok byte) {
 	start := p.pos
 	p.pos++
 	switch tok & 0xbf {
 	case tokValue:
 		p.u8() // value type; always a string in practice
-		out = append(out, item{kind: itText, text: p.utf16(int(p.u16()))})
+		p.push(item{kind: itText, text: p.utf16(int(p.u16()))})
 	case tokCDATA:
-		out = append(out, item{kind: itText, text: p.utf16(int(p.u16()))})
+		p.push(item{kind: itText, text: p.utf16(int(p.u16()))})
 	case tokCharRef:
-		out = append(out, item{kind: itText, text: string(rune(p.u16()))})
+		p.push(item{kind: itText, text: string(rune(p.u16()))})
 	case tokEntityRef:
-		out = append(out, item{kind: itText, text: entity(p.name())})
+		p.push(item{kind: itText, text: entity(p.name())})
 	case tokSubst, tokOptSubst:
 		id := int(p.u16())
 		p.u8() // declared type; the value carries its own
-		out = append(out, item{kind: itSub, sub: id, opt: tok == tokOptSubst})
+		p.push(item{kind: itSub, sub: id, opt: tok == tokOptSubst})
 	case tokPITarget:
 		target := p.name()
 		data := ""
@@ -211,16 +228,15 @@ func (p *parser) contentToken(out []item, tok byte) []item {
 			p.pos++
 			data = p.utf16(int(p.u16()))
 		}
-		out = append(out, item{kind: itPI, text: target + " " + data})
+		p.push(item{kind: itPI, text: target + " " + data})
 	case tokPIData:
 		p.utf16(int(p.u16()))
 	case tokTemplate:
 		p.pos = start
-		out = append(out, item{kind: itInst, inst: p.templateInstance()})
+		p.push(item{kind: itInst, inst: p.templateInstance()})
 	default:
 		fail(start, "unexpected BinXml token 0x%02x", tok)
 	}
-	return out
 }
 
 func entity(name string) string {
@@ -249,7 +265,7 @@ func (p *parser) element() *tnode {
 	tok := p.u8()
 	p.skipDependencyID()
 	p.u32() // data size
-	n := &tnode{name: p.name()}
+	n := p.ar.nodeS.one(tnode{name: p.name()})
 	if tok&0x40 != 0 {
 		p.u32() // attribute list size
 		n.attrs = p.attributes()
@@ -261,19 +277,21 @@ func (p *parser) element() *tnode {
 	default:
 		fail(p.pos-1, "element <%s>: expected close-start token, got 0x%02x", n.name, t)
 	}
+	m := p.mark()
 	for {
 		p.need(1)
 		tok := p.b[p.pos]
 		switch tok & 0xbf {
 		case tokEndElement:
 			p.pos++
+			n.content = p.commit(m)
 			return n
 		case tokOpenStart:
-			n.content = append(n.content, item{kind: itElem, elem: p.element()})
+			p.push(item{kind: itElem, elem: p.element()})
 		case tokEOF:
 			fail(p.pos, "element <%s> not closed", n.name)
 		default:
-			n.content = p.contentToken(n.content, tok)
+			p.contentToken(tok)
 		}
 	}
 }
@@ -292,20 +310,24 @@ func (p *parser) skipDependencyID() {
 }
 
 func (p *parser) attributes() []tattr {
-	var attrs []tattr
+	am := len(p.ar.attrs)
 	for p.pos < p.end && p.b[p.pos]&0xbf == tokAttribute {
 		p.pos++
-		a := tattr{name: p.name()}
+		name := p.name()
+		m := p.mark()
 		for p.pos < p.end {
 			t := p.b[p.pos] & 0xbf
 			if t != tokValue && t != tokSubst && t != tokOptSubst && t != tokCharRef && t != tokEntityRef && t != tokCDATA {
 				break
 			}
-			a.val = p.contentToken(a.val, p.b[p.pos])
+			p.contentToken(p.b[p.pos])
 		}
-		attrs = append(attrs, a)
+		p.ar.attrs = append(p.ar.attrs, tattr{name: name, val: p.commit(m)})
 	}
-	return attrs
+	out := p.ar.attrS.take(len(p.ar.attrs) - am)
+	copy(out, p.ar.attrs[am:])
+	p.ar.attrs = p.ar.attrs[:am]
+	return out
 }
 
 // templateInstance parses a template instance: the (possibly inline)
@@ -325,7 +347,7 @@ func (p *parser) templateInstance() *instance {
 	if t == nil {
 		fail(start, "template definition at chunk offset %d is unreadable", defOff)
 	}
-	return &instance{t: t, vals: p.values()}
+	return p.ar.instS.one(instance{t: t, vals: p.values()})
 }
 
 // values reads the substitution value array: count, descriptors, data.
@@ -355,13 +377,13 @@ func (p *parser) values() []value {
 
 // parseTemplate parses a template definition header and its fragment.
 func parseTemplate(c *chunkState, off, depth int) *template {
-	p := &parser{c: c, b: c.buf, pos: off, end: len(c.buf), depth: depth}
+	p := &parser{c: c, ar: &c.tmplArena, b: c.buf, pos: off, end: len(c.buf), depth: depth}
 	p.need(24)
 	size := int(le32(c.buf[off+20:]))
 	p.pos += 24
 	p.need(size)
 	p.end = p.pos + size
-	t := &template{root: p.fragment()}
+	t := c.tmplS.one(template{root: p.fragment()})
 	t.locate()
 	return t
 }

@@ -39,7 +39,11 @@ func (bd *builder) node(name string) *Node {
 // few hundred units.
 const maxRecordWork = 1 << 18
 
-func newBuilder(c *chunkState) *builder { return &builder{c: c, budget: maxRecordWork} }
+// newBuilder returns the chunk's builder, reset for a new record.
+func (c *chunkState) newBuilder() *builder {
+	c.bd = builder{c: c, budget: maxRecordWork}
+	return &c.bd
+}
 
 func (bd *builder) spend(n, off int) {
 	bd.budget -= n
@@ -102,7 +106,7 @@ func (bd *builder) substitute(parent *Node, it *item, vals []value) {
 	case v.typ == vtBinXml:
 		bd.spend(v.n, v.off)
 		bd.enter(v.off)
-		p := &parser{c: bd.c, b: bd.c.buf, pos: v.off, end: v.off + v.n, depth: bd.depth}
+		p := &parser{c: bd.c, ar: &bd.c.recArena, b: bd.c.buf, pos: v.off, end: v.off + v.n, depth: bd.depth}
 		bd.content(parent, p.fragment(), nil)
 		bd.depth--
 	case v.typ&vtArray != 0:

@@ -31,6 +31,12 @@ type chunkState struct {
 	// Per-record scratch, reused from record to record.
 	vals  []value
 	nodes []Node
+	// tmplArena holds the parsed templates (valid for the chunk, like
+	// tmpls), recArena the current record's parse.
+	tmplArena, recArena arena
+	tmplS               slab[template]
+	bd                  builder
+
 	// strs interns short decoded strings (provider, computer, channel
 	// names repeat in every record) so they are converted once.
 	strs map[string]string
@@ -45,6 +51,8 @@ func (c *chunkState) reset(buf []byte, base int64) {
 	c.buf, c.base = buf, base
 	clear(c.names)
 	clear(c.tmpls)
+	c.tmplArena.reset()
+	c.tmplS.reset()
 	if len(c.strs) > 4096 {
 		clear(c.strs)
 	}
@@ -76,7 +84,7 @@ func (c *chunkState) nameAt(off int) string {
 	if off+8+2*n > len(c.buf) {
 		fail(off, "name at offset %d runs past the chunk", off)
 	}
-	s := decodeUTF16(c.buf[off+8 : off+8+2*n])
+	s := c.utf16(c.buf[off+8 : off+8+2*n])
 	c.names[off] = s
 	return s
 }
@@ -263,9 +271,10 @@ func describe(r any) string {
 // tree is built only for records the filter accepts.
 func (d *decoder) decodeRecord(c *chunkState, off, size int) *Event {
 	c.vals = c.vals[:0]
-	p := &parser{c: c, b: c.buf, pos: off + recordHeader, end: off + size - 4}
+	c.recArena.reset()
+	p := parser{c: c, ar: &c.recArena, b: c.buf, pos: off + recordHeader, end: off + size - 4}
 	items := p.fragment()
-	bd := newBuilder(c)
+	bd := c.newBuilder()
 	if !d.opts.KeepTree {
 		// The tree is dropped once the Event is filled, so its nodes
 		// can be recycled for the next record.

@@ -101,3 +101,45 @@ func TestCorpusRecordCounts(t *testing.T) {
 			st.DamagedRecords, st.DamagedChunks)
 	}
 }
+
+// TestCorpusFilterPeek checks the filter's peek (provider and id read from
+// the template instance, before any tree is built, with parse memory reused
+// from record to record) against filtering the fully decoded events, on
+// every corpus file, sequentially and in parallel.
+func TestCorpusFilterPeek(t *testing.T) {
+	dir := corpusDir(t)
+	for name := range manifest(t) {
+		path := filepath.Join(dir, name)
+		all, ast := decodeAll(t, path, Options{})
+		providers := map[string]bool{}
+		for i, e := range all {
+			if i%3 == 0 {
+				providers[e.Provider] = true
+			}
+		}
+		keep := func(p string, id uint16) bool { return providers[p] && id%2 == 0 }
+		var want []*Event
+		for _, e := range all {
+			if keep(e.Provider, e.EventID) {
+				want = append(want, e)
+			}
+		}
+		for _, workers := range []int{0, 2} {
+			got, st := decodeAll(t, path, Options{Filter: keep, Workers: workers})
+			// A record damaged after its System part counts as decoded when
+			// the filter rejects it from the peek, and as damaged otherwise.
+			seen, wantSeen := st.Records+st.DamagedRecords, ast.Records+ast.DamagedRecords
+			if seen != wantSeen || st.Matched != len(want) || len(got) != len(want) {
+				t.Errorf("%s (workers %d): %d records seen, %d matched, %d delivered; want %d seen, %d matched",
+					name, workers, seen, st.Matched, len(got), wantSeen, len(want))
+				continue
+			}
+			for i := range want {
+				if !reflect.DeepEqual(got[i], want[i]) {
+					t.Errorf("%s (workers %d): event %d differs from the unfiltered decode", name, workers, i)
+					break
+				}
+			}
+		}
+	}
+}

@@ -159,50 +159,41 @@ type chunkResult struct {
 	err    error
 }
 
-// parallel decodes chunks on opts.Workers goroutines. The in-flight window
-// is bounded (2 per worker), so memory does not grow with the file.
+// perWorker is how many decoded chunks each worker may hold ahead of the
+// merge; it bounds memory and absorbs uneven chunk costs.
+const perWorker = 4
+
+// parallel decodes chunks on opts.Workers goroutines. Worker k takes chunks
+// k, k+W, k+2W… and the merge reads them back in the same rotation, so the
+// order needs no coordinator: no dispatcher goroutine, no channel per chunk.
+// (A dispatcher handing out jobs was measured to leave workers runnable but
+// waiting for a core most of the time on a 2-core machine.)
 func (d *decoder) parallel(ra io.ReaderAt, chunks, count int, st *Stats, fn func(*Event) error) error {
-	type job struct {
-		idx int
-		out chan chunkResult
-	}
-	w := d.opts.Workers
-	jobs := make(chan job)
-	order := make(chan chan chunkResult, 2*w)
+	w := min(d.opts.Workers, max(chunks, 1))
+	outs := make([]chan chunkResult, w)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
-	for k := 0; k < w; k++ {
+	for k := range outs {
+		outs[k] = make(chan chunkResult, perWorker)
 		wg.Add(1)
-		go func() {
+		go func(k int) {
 			defer wg.Done()
+			defer close(outs[k])
 			c := newChunkState()
 			buf := make([]byte, chunkSize)
-			for j := range jobs {
-				j.out <- d.decodeAt(ra, c, buf, j.idx, count)
+			for i := k; i < chunks; i += w {
+				select {
+				case outs[k] <- d.decodeAt(ra, c, buf, i, count):
+				case <-done:
+					return
+				}
 			}
-		}()
+		}(k)
 	}
-	go func() {
-		defer close(jobs)
-		defer close(order)
-		for i := 0; i < chunks; i++ {
-			out := make(chan chunkResult, 1)
-			select {
-			case order <- out:
-			case <-done:
-				return
-			}
-			select {
-			case jobs <- job{i, out}:
-			case <-done:
-				return
-			}
-		}
-	}()
 	defer wg.Wait()
 	defer close(done)
-	for out := range order {
-		res := <-out
+	for i := 0; i < chunks; i++ {
+		res := <-outs[i%w]
 		st.fold(&res.rep)
 		if res.err != nil {
 			return res.err

@@ -25,8 +25,8 @@ var (
 type chunkState struct {
 	buf   []byte
 	base  int64 // file offset of the chunk
-	names map[int]string
-	tmpls map[int]*template
+	names offTable[string]
+	tmpls offTable[*template]
 
 	// Per-record scratch, reused from record to record.
 	vals  []value
@@ -43,14 +43,13 @@ type chunkState struct {
 }
 
 func newChunkState() *chunkState {
-	return &chunkState{names: make(map[int]string, 64), tmpls: make(map[int]*template, 32),
-		strs: make(map[string]string, 256)}
+	return &chunkState{strs: make(map[string]string, 256)}
 }
 
 func (c *chunkState) reset(buf []byte, base int64) {
 	c.buf, c.base = buf, base
-	clear(c.names)
-	clear(c.tmpls)
+	c.names.reset()
+	c.tmpls.reset()
 	c.tmplArena.reset()
 	c.tmplS.reset()
 	if len(c.strs) > 4096 {
@@ -74,7 +73,7 @@ func (c *chunkState) utf16(b []byte) string {
 // nameAt reads the name structure at a chunk offset: next offset (4),
 // hash (2), character count (2), UTF-16 characters, NUL.
 func (c *chunkState) nameAt(off int) string {
-	if s, ok := c.names[off]; ok {
+	if s, ok := c.names.get(off); ok {
 		return s
 	}
 	if off < 0 || off+8 > len(c.buf) {
@@ -85,7 +84,7 @@ func (c *chunkState) nameAt(off int) string {
 		fail(off, "name at offset %d runs past the chunk", off)
 	}
 	s := c.utf16(c.buf[off+8 : off+8+2*n])
-	c.names[off] = s
+	c.names.put(off, s)
 	return s
 }
 
@@ -93,21 +92,21 @@ func (c *chunkState) plausibleName(off, here int) bool {
 	if off == here {
 		return true
 	}
-	if _, ok := c.names[off]; ok {
+	if _, ok := c.names.get(off); ok {
 		return true
 	}
 	return off >= chunkHeaderSize && off < here && off+8 <= len(c.buf)
 }
 
 func (c *chunkState) templateAt(off, depth int) *template {
-	if t, ok := c.tmpls[off]; ok {
+	if t, ok := c.tmpls.get(off); ok {
 		return t
 	}
 	if off < chunkHeaderSize || off+24 > len(c.buf) {
 		return nil
 	}
 	t := parseTemplate(c, off, depth+1)
-	c.tmpls[off] = t
+	c.tmpls.put(off, t)
 	return t
 }
 

@@ -72,3 +72,50 @@ func (a *arena) reset() {
 	a.nodeS.reset()
 	a.instS.reset()
 }
+
+// offTable maps chunk offsets to what was parsed there (names, templates).
+// A chunk holds few of either (a real System log: about 8 templates and 28
+// names per chunk), and a linear scan of a short slice is several times
+// faster than a map lookup; past offTableScan entries a map takes over so a
+// hostile chunk with thousands of templates stays linear overall.
+type offTable[T any] struct {
+	keys []int
+	vals []T
+	big  map[int]T
+}
+
+const offTableScan = 32
+
+func (t *offTable[T]) get(off int) (T, bool) {
+	if t.big != nil {
+		v, ok := t.big[off]
+		return v, ok
+	}
+	for i, k := range t.keys {
+		if k == off {
+			return t.vals[i], true
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+func (t *offTable[T]) put(off int, v T) {
+	if t.big != nil {
+		t.big[off] = v
+		return
+	}
+	t.keys = append(t.keys, off)
+	t.vals = append(t.vals, v)
+	if len(t.keys) > offTableScan {
+		t.big = make(map[int]T, 2*offTableScan)
+		for i, k := range t.keys {
+			t.big[k] = t.vals[i]
+		}
+	}
+}
+
+func (t *offTable[T]) reset() {
+	clear(t.vals) // drop references into the previous chunk's slabs
+	t.keys, t.vals, t.big = t.keys[:0], t.vals[:0], nil
+}

@@ -29,11 +29,13 @@ func build(under, over layer) (*Set, Problems) {
 			Msg: fmt.Sprintf("too many rules (%d, limit %d)", len(rules), MaxRules)})
 		rules = rules[:MaxRules]
 	}
+	compiled := make([]*Compiled, len(rules))
+	rprobs := make([]Problems, len(rules))
+	eachParallel(len(rules), func(i int) { compiled[i], rprobs[i] = compileRule(&rules[i], set.classes) })
 	for i := range rules {
-		c, ps := compileRule(&rules[i], set.classes)
-		probs = append(probs, ps...)
-		if c != nil {
-			set.Rules = append(set.Rules, c)
+		probs = append(probs, rprobs[i]...)
+		if compiled[i] != nil {
+			set.Rules = append(set.Rules, compiled[i])
 		}
 	}
 	sort.Slice(set.Rules, func(i, j int) bool { return set.Rules[i].ID < set.Rules[j].ID })

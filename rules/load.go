@@ -82,11 +82,18 @@ func Builtin() (*Set, error) {
 		return nil, err
 	}
 	sort.Strings(names)
+	layers := make([]layer, len(names))
+	fprobs := make([]Problems, len(names))
+	eachParallel(len(names), func(i int) {
+		data, _ := builtinFS.ReadFile(names[i])
+		fprobs[i] = parseFile("rules/"+names[i], data, &layers[i])
+	})
 	var l layer
 	var probs Problems
-	for _, n := range names {
-		data, _ := builtinFS.ReadFile(n)
-		probs = append(probs, parseFile("rules/"+n, data, &l)...)
+	for i := range names {
+		l.rules = append(l.rules, layers[i].rules...)
+		l.classes = append(l.classes, layers[i].classes...)
+		probs = append(probs, fprobs[i]...)
 	}
 	set, more := build(layer{}, l)
 	if probs = append(probs, more...); len(probs) > 0 {

@@ -39,7 +39,7 @@ every damaged region found go to stderr.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "jsonl", "output format: jsonl or xml")
-	cmd.Flags().IntVar(&workers, "workers", runtime.NumCPU(), "chunks decoded in parallel per file")
+	cmd.Flags().IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "chunks decoded in parallel per file (default: the cores Go may use, GOMAXPROCS)")
 	return cmd
 }
 

@@ -193,15 +193,24 @@ func buildReport(ctx context.Context, o scanOptions, stderr io.Writer) (*report.
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	// The knowledge base loads while the rules compile: both are the
+	// serial start of a scan, and they do not depend on each other.
+	base, kbErr := o.KB, make(chan error, 1)
+	if base == nil {
+		go func() {
+			var err error
+			base, err = kb.Load()
+			kbErr <- err
+		}()
+	} else {
+		kbErr <- nil
+	}
 	set, err := loadRuleSet(o.NoBuiltin, o.RuleDirs)
+	if err := <-kbErr; err != nil {
+		return nil, fmt.Errorf("knowledge base: %w", err)
+	}
 	if err != nil {
 		return nil, err
-	}
-	base := o.KB
-	if base == nil {
-		if base, err = kb.Load(); err != nil {
-			return nil, fmt.Errorf("knowledge base: %w", err)
-		}
 	}
 	var sup *suppress.File
 	if o.Suppress != "" {

@@ -11,7 +11,7 @@ import (
 func (w *walker) evtxOptions() evtx.Options {
 	workers := w.opts.Workers
 	if workers <= 0 {
-		workers = runtime.NumCPU()
+		workers = runtime.GOMAXPROCS(0)
 	}
 	return evtx.Options{Filter: w.opts.Filter, KeepTree: w.opts.KeepTree, Workers: workers}
 }

@@ -36,7 +36,7 @@ type Options struct {
 	// before their payload is decoded.
 	Filter evtx.Filter
 	// Workers is how many chunks of an EVTX file on disk decode in
-	// parallel (0: one per CPU; 1: sequential). Events still arrive in
+	// parallel (0: GOMAXPROCS, the cores this process may use; 1: sequential). Events still arrive in
 	// file order. Streams (archive members, stdin) decode sequentially.
 	Workers int
 	// KeepTree keeps each EVTX event's element tree (Event.Tree) for XML

@@ -97,13 +97,15 @@ func onlyRCM(provider string, id uint16) bool { return provider == rcm }
 // after each change, wait until two more polls have completed, so at least
 // one whole poll started after the change. Polls are counted, never timed.
 type follower struct {
-	mu     sync.Mutex
-	got    []*evtx.Event
-	notes  []watch.Note
-	polls  int
-	poll   chan int
-	cancel context.CancelFunc
-	done   chan error
+	mu      sync.Mutex
+	got     []*evtx.Event
+	notes   []watch.Note
+	polls   int
+	poll    chan int
+	cancel  context.CancelFunc
+	done    chan error
+	gate    sync.Mutex // held by change: the poll loop waits at it
+	waiting bool       // the poll loop is blocked on gate (set under mu)
 }
 
 func follow(t *testing.T, path string, opts watch.Options) *follower {
@@ -120,6 +122,10 @@ func follow(t *testing.T, path string, opts watch.Options) *follower {
 		case f.poll <- n:
 		default:
 		}
+		f.setWaiting(true)
+		f.gate.Lock()
+		f.setWaiting(false) // before Unlock: seen true by a gate holder only while blocked
+		f.gate.Unlock()
 	}
 	go func() {
 		f.done <- watch.Follow(ctx, path, opts, func(evs []*evtx.Event) error {
@@ -155,6 +161,35 @@ func (f *follower) settle(t *testing.T) {
 			t.Fatal("watch did not poll within 10s")
 		}
 	}
+}
+
+func (f *follower) setWaiting(v bool) {
+	f.mu.Lock()
+	f.waiting = v
+	f.mu.Unlock()
+}
+
+// change runs write while the poll loop is parked between polls, so no
+// poll sees a file half written (a 5 ms poll otherwise can, and rightly
+// reports an empty or damaged file, which is not what these tests check).
+func (f *follower) change(t *testing.T, write func()) {
+	t.Helper()
+	f.gate.Lock()
+	defer f.gate.Unlock()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		f.mu.Lock()
+		parked := f.waiting
+		f.mu.Unlock()
+		if parked {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("watch did not reach the end of a poll within 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	write()
 }
 
 func (f *follower) stop(t *testing.T) {
@@ -226,7 +261,7 @@ func TestFollowGrowingFile(t *testing.T) {
 	}
 	for i := 1; i < len(stages); i++ {
 		before := stages[i-1]
-		growTo(t, path, encode(t, recs[:stages[i]]))
+		f.change(t, func() { growTo(t, path, encode(t, recs[:stages[i]])) })
 		f.settle(t)
 		got := f.take()
 		sameIDs(t, fmt.Sprintf("stage %d", i), got, countdownIDs(recs[before:stages[i]]))
@@ -293,7 +328,7 @@ func TestFollowWrappedLog(t *testing.T) {
 		t.Fatalf("test setup: no newer chunk of %d holds a countdown (n=%d)", nb, n)
 	}
 	copy(wrapped[4096:4096+65536], newest)
-	growTo(t, path, wrapped)
+	f.change(t, func() { growTo(t, path, wrapped) })
 	f.settle(t)
 	got := f.take()
 	sameIDs(t, "after wrap", got, want)
@@ -319,9 +354,11 @@ func TestFollowClearedReplacedAndSkipExisting(t *testing.T) {
 	// Cleared: the log starts again at record 1, later in time, and is
 	// shorter (the file shrinks).
 	cleared := serverLog("RDSH01", 200, 3, 1, start.AddDate(0, 0, 10))
-	if err := os.WriteFile(path, encode(t, cleared), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	f.change(t, func() {
+		if err := os.WriteFile(path, encode(t, cleared), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
 	f.settle(t)
 	sameIDs(t, "after clear", f.take(), countdownIDs(cleared))
 	if k := f.noteKinds(); !strings.Contains(k, "shrunk") || !strings.Contains(k, "cleared") {
@@ -337,9 +374,11 @@ func TestFollowClearedReplacedAndSkipExisting(t *testing.T) {
 	if err := os.WriteFile(tmp, encode(t, more), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
+	f.change(t, func() {
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	})
 	f.settle(t)
 	sameIDs(t, "after replace", f.take(), countdownIDs(more[len(cleared):]))
 	if k := f.noteKinds(); !strings.Contains(k, "replaced") {
@@ -370,10 +409,12 @@ func TestFollowFolderRotation(t *testing.T) {
 	// Rotation: the log is archived under a new name and a new log continues
 	// the numbering.
 	archive := filepath.Join(dir, "Archive-System-2024-03-06-00-00-00-000.evtx")
-	if err := os.Rename(live, archive); err != nil {
-		t.Fatal(err)
-	}
-	growTo(t, live, encode(t, recs[half:]))
+	f.change(t, func() {
+		if err := os.Rename(live, archive); err != nil {
+			t.Fatal(err)
+		}
+		growTo(t, live, encode(t, recs[half:]))
+	})
 	f.settle(t)
 	sameIDs(t, "after rotation", f.take(), countdownIDs(recs[half:]))
 	kinds := f.noteKinds()
@@ -414,7 +455,7 @@ func TestNotEVTXIsReportedNotFatal(t *testing.T) {
 	}
 	// The pending log gets its content: it is read and followed.
 	late := serverLog("RDSH03", 100, 2, 1, start)
-	growTo(t, pending, encode(t, late))
+	f.change(t, func() { growTo(t, pending, encode(t, late)) })
 	f.settle(t)
 	sameIDs(t, "pending log written", f.take(), countdownIDs(late))
 }

@@ -91,8 +91,24 @@ func TestCorpusRecordCounts(t *testing.T) {
 			t.Errorf("%s: parallel decode: %d records vs %d", name, pst.Records, st.Records)
 			continue
 		}
+		// A stream (archive member, stdin) decoded by several workers.
+		f, err = os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pstream []*Event
+		psst, err := Decode(bufio.NewReader(f), path, Options{Workers: 3}, func(e *Event) error {
+			pstream = append(pstream, e)
+			return nil
+		})
+		f.Close()
+		if err != nil || !reflect.DeepEqual(psst, st) || len(pstream) != len(evs) {
+			t.Errorf("%s: parallel stream decode differs: %v %+v vs %+v", name, err, psst, st)
+			continue
+		}
 		for i := range evs {
-			if !reflect.DeepEqual(par[i], evs[i]) || streamed[i] != (recKey{evs[i].Offset, evs[i].RecordID}) {
+			if !reflect.DeepEqual(par[i], evs[i]) || !reflect.DeepEqual(pstream[i], evs[i]) ||
+				streamed[i] != (recKey{evs[i].Offset, evs[i].RecordID}) {
 				t.Errorf("%s: event %d differs between sequential, streaming and parallel decode", name, i)
 				break
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -287,7 +288,59 @@ func TestDamageReported(t *testing.T) {
 		if err != stop || n != 3 {
 			t.Fatalf("parallel: err %v after %d events", err, n)
 		}
+		n = 0
+		_, err = Decode(bytes.NewReader(orig), "s", Options{Workers: 2}, func(*Event) error {
+			n++
+			if n == 3 {
+				return stop
+			}
+			return nil
+		})
+		if err != stop || n != 3 {
+			t.Fatalf("parallel stream: err %v after %d events", err, n)
+		}
 	})
+	t.Run("read error mid-stream", func(t *testing.T) {
+		// The stream fails inside its third chunk: the two whole chunks and
+		// the part of the third read are decoded, then the error is returned
+		// with its offset, sequentially and in parallel alike.
+		cut := fileHeaderSize + 2*chunkSize + 1000
+		fail := errors.New("device went away")
+		for _, workers := range []int{0, 2} {
+			var ids []uint64
+			r := io.MultiReader(bytes.NewReader(orig[:cut]), &failingReader{fail})
+			st, err := Decode(r, "s", Options{Workers: workers}, func(e *Event) error {
+				ids = append(ids, e.RecordID)
+				return nil
+			})
+			if !errors.Is(err, fail) || !strings.Contains(err.Error(), fmt.Sprintf("offset %d", cut)) {
+				t.Fatalf("workers %d: err %v, want the read error at offset %d", workers, err, cut)
+			}
+			whole := 0
+			for _, e := range events(t, orig) {
+				if e.Offset+int64(le32(orig[e.Offset+4:])) <= int64(fileHeaderSize+2*chunkSize) {
+					whole++
+				}
+			}
+			if len(ids) < whole || st.Bytes != int64(cut) {
+				t.Fatalf("workers %d: %d events, %d bytes; want at least the %d of the whole chunks, %d bytes",
+					workers, len(ids), st.Bytes, whole, cut)
+			}
+		}
+	})
+}
+
+type failingReader struct{ err error }
+
+func (f *failingReader) Read([]byte) (int, error) { return 0, f.err }
+
+func events(t *testing.T, b []byte) []*Event {
+	t.Helper()
+	var evs []*Event
+	if _, err := Decode(bytes.NewReader(b), "s", Options{}, func(e *Event) error { evs = append(evs, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return evs
 }
 
 func putLE32(b []byte, v uint32) {

@@ -63,6 +63,10 @@ func Decode(r io.Reader, name string, opts Options, fn func(*Event) error) (Stat
 		st.Damages = append(st.Damages, Damage{File: name, Offset: int64(n), Kind: "file", Reason: "file truncated inside its header"})
 		return st, nil
 	}
+	if opts.Workers > 1 {
+		err := d.parallel(streamChunks(r), count, &st, fn)
+		return st, err
+	}
 	return st, d.stream(r, buf, 0, count, &st, fn)
 }
 
@@ -148,9 +152,10 @@ func DecodeFile(path string, opts Options, fn func(*Event) error) (Stats, error)
 		}
 		return Decode(f, path, opts, fn)
 	}
-	st.Bytes = fi.Size()
 	chunks := int((fi.Size() - fileHeaderSize + chunkSize - 1) / chunkSize)
-	return st, d.parallel(f, chunks, count, &st, fn)
+	err = d.parallel(fileChunks(f, chunks), count, &st, fn)
+	st.Bytes = fi.Size()
+	return st, err
 }
 
 type chunkResult struct {
@@ -168,14 +173,51 @@ const perWorker = 8
 // byte than a 256 KiB one.
 const batch = 4
 
+// chunkSource reads the chunks of one input for parallel decoding.
+type chunkSource struct {
+	// total is the chunk count, or -1 for a stream read to its end.
+	total int
+	// read fills buf with the chunks from first on and returns the bytes
+	// read. A ReaderAt source reads anywhere and is called by many workers
+	// at once; a stream is read by one worker at a time, in claim order.
+	read     func(buf []byte, first int) (int, error)
+	inOrder  bool
+	streamed int64 // bytes a stream delivered
+}
+
+func fileChunks(ra io.ReaderAt, chunks int) *chunkSource {
+	return &chunkSource{total: chunks, read: func(buf []byte, first int) (int, error) {
+		return ra.ReadAt(buf, fileHeaderSize+int64(first)*chunkSize)
+	}}
+}
+
+// streamChunks reads an EVTX stream (an archive member, stdin) after its
+// header. Reading is serial, but decoding is not: while one worker inflates
+// and reads the next chunks, the others decode theirs.
+func streamChunks(r io.Reader) *chunkSource {
+	src := &chunkSource{total: -1, inOrder: true}
+	src.read = func(buf []byte, _ int) (int, error) {
+		n, err := io.ReadFull(r, buf)
+		src.streamed += int64(n)
+		if err == io.ErrUnexpectedEOF {
+			err = io.EOF
+		}
+		return n, err
+	}
+	return src
+}
+
 // parallel decodes chunks on opts.Workers goroutines and delivers them in
 // file order. There is no merge goroutine: the worker that completes the
 // next chunk due delivers it (and any completed chunks after it) itself.
 // A dispatcher, a merge goroutine, or both were measured to leave workers
 // runnable but waiting for a core at every hand-off on a 2-core machine.
-func (d *decoder) parallel(ra io.ReaderAt, chunks, count int, st *Stats, fn func(*Event) error) error {
-	w := min(d.opts.Workers, max(chunks, 1))
-	m := newMerge(chunks, perWorker*w, st, fn)
+func (d *decoder) parallel(src *chunkSource, count int, st *Stats, fn func(*Event) error) error {
+	w := d.opts.Workers
+	if src.total >= 0 {
+		w = min(w, max(src.total, 1))
+	}
+	m := newMerge(src, perWorker*w, st, fn)
 	var wg sync.WaitGroup
 	for range w {
 		wg.Add(1)
@@ -184,35 +226,47 @@ func (d *decoder) parallel(ra io.ReaderAt, chunks, count int, st *Stats, fn func
 			c := newChunkState()
 			buf := make([]byte, batch*chunkSize)
 			for {
-				first, n := m.claim()
-				if n == 0 {
+				b, ok := m.claim(buf)
+				if !ok {
 					return
 				}
-				d.decodeBatch(ra, c, buf[:n*chunkSize], first, count, m.finish)
+				d.decodeBatch(c, b, count, m.finish)
 			}
 		}()
 	}
 	wg.Wait()
+	st.Bytes += src.streamed
 	return m.err
 }
 
-// decodeBatch reads chunks first… with one ReadAt and decodes them in turn.
-func (d *decoder) decodeBatch(ra io.ReaderAt, c *chunkState, buf []byte, first, count int, done func(int, *chunkResult)) {
-	base := fileHeaderSize + int64(first)*chunkSize
-	m, err := ra.ReadAt(buf, base)
-	for j := 0; j*chunkSize < len(buf); j++ {
+// claimed is a batch of n chunk indexes handed to a worker from first on:
+// got bytes read into buf, and the read error, if any, that ended them.
+type claimed struct {
+	buf   []byte
+	first int
+	n     int
+	got   int
+	err   error
+}
+
+// decodeBatch decodes the chunks of a batch in turn; a read error becomes
+// the result of the chunk where reading stopped, delivered in its place.
+func (d *decoder) decodeBatch(c *chunkState, b claimed, count int, done func(int, *chunkResult)) {
+	base := fileHeaderSize + int64(b.first)*chunkSize
+	for j := range b.n {
 		at := j * chunkSize
 		var res chunkResult
-		if at >= m && err != nil && err != io.EOF {
-			res.err = fmt.Errorf("%s: read at offset %d: %w", d.file, base+int64(m), err)
-		} else {
-			c.reset(buf[min(at, m):min(at+chunkSize, m)], base+int64(at))
-			d.chunk(c, first+j < count, &res.rep, func(ev *Event) error {
-				res.events = append(res.events, ev)
-				return nil
-			})
+		if at >= b.got && b.err != nil && b.err != io.EOF {
+			res.err = fmt.Errorf("%s: read at offset %d: %w", d.file, base+int64(b.got), b.err)
+			done(b.first+j, &res)
+			return
 		}
-		done(first+j, &res)
+		c.reset(b.buf[min(at, b.got):min(at+chunkSize, b.got)], base+int64(at))
+		d.chunk(c, b.first+j < count, &res.rep, func(ev *Event) error {
+			res.events = append(res.events, ev)
+			return nil
+		})
+		done(b.first+j, &res)
 	}
 }
 
@@ -220,8 +274,10 @@ func (d *decoder) decodeBatch(ra io.ReaderAt, c *chunkState, buf []byte, first, 
 // deliver, and delivers completed chunks in order.
 type merge struct {
 	mu         sync.Mutex
-	more       sync.Cond // signalled when next advances or the merge stops
-	chunks     int
+	readMu     sync.Mutex // a stream's reads, in claim order
+	more       sync.Cond  // signalled when next advances or the merge stops
+	src        *chunkSource
+	chunks     int // known once a stream has ended; -1 before
 	window     int
 	claimed    int // chunks handed out
 	next       int // next chunk to deliver
@@ -232,27 +288,68 @@ type merge struct {
 	fn         func(*Event) error
 }
 
-func newMerge(chunks, window int, st *Stats, fn func(*Event) error) *merge {
-	m := &merge{chunks: chunks, window: window, slots: make([]*chunkResult, window), st: st, fn: fn}
+func newMerge(src *chunkSource, window int, st *Stats, fn func(*Event) error) *merge {
+	m := &merge{src: src, chunks: src.total, window: window, slots: make([]*chunkResult, window), st: st, fn: fn}
 	m.more.L = &m.mu
 	return m
 }
 
-// claim hands out up to batch consecutive chunks (first, n); n is 0 when
-// there are none left or the merge stopped.
-func (m *merge) claim() (first, n int) {
+// claim hands the caller the next batch of up to batch chunks, read into
+// buf; false when there are none left or the merge stopped.
+func (m *merge) claim(buf []byte) (claimed, bool) {
+	if m.src.inOrder {
+		return m.claimStream(buf)
+	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	for m.err == nil && m.claimed < m.chunks && m.claimed+batch > m.next+m.window {
+	if !m.room() {
+		m.mu.Unlock()
+		return claimed{}, false
+	}
+	b := claimed{buf: buf[:min(batch, m.chunks-m.claimed)*chunkSize], first: m.claimed}
+	b.n = len(b.buf) / chunkSize
+	m.claimed += b.n
+	m.mu.Unlock()
+	b.got, b.err = m.src.read(b.buf, b.first)
+	return b, true
+}
+
+// claimStream reads the next batch of a stream. readMu keeps reads in claim
+// order without holding mu, which the workers delivering chunks need.
+func (m *merge) claimStream(buf []byte) (claimed, bool) {
+	m.readMu.Lock()
+	defer m.readMu.Unlock()
+	m.mu.Lock()
+	ok := m.room()
+	b := claimed{buf: buf, first: m.claimed}
+	m.mu.Unlock()
+	if !ok {
+		return claimed{}, false
+	}
+	b.got, b.err = m.src.read(buf, b.first)
+	b.n = (b.got + chunkSize - 1) / chunkSize
+	if b.err != nil && b.err != io.EOF {
+		b.n++ // the read error is delivered after the chunks read
+	}
+	m.mu.Lock()
+	m.claimed += b.n
+	if b.err != nil {
+		m.chunks = m.claimed
+	}
+	m.mu.Unlock()
+	return b, b.n > 0
+}
+
+// room waits (mu held) until the window lets another batch be claimed, and
+// reports whether one may be: false when the merge stopped or no chunks are
+// left.
+func (m *merge) room() bool {
+	for m.err == nil && m.left() && m.claimed+batch > m.next+m.window {
 		m.more.Wait()
 	}
-	if m.err != nil || m.claimed >= m.chunks {
-		return 0, 0
-	}
-	first, n = m.claimed, min(batch, m.chunks-m.claimed)
-	m.claimed += n
-	return first, n
+	return m.err == nil && m.left()
 }
+
+func (m *merge) left() bool { return m.chunks < 0 || m.claimed < m.chunks }
 
 // finish stores chunk i's result; unless another worker is delivering, this
 // one delivers every completed chunk due, releasing the lock while fn runs.

@@ -16,8 +16,8 @@ func (w *walker) evtxOptions() evtx.Options {
 	return evtx.Options{Filter: w.opts.Filter, KeepTree: w.opts.KeepTree, Workers: workers}
 }
 
-// evtxStream decodes an EVTX stream (archive member, stdin): chunk by chunk,
-// one at a time.
+// evtxStream decodes an EVTX stream (archive member, stdin): read in order,
+// its chunks decoded by the workers while the next ones are read.
 func (w *walker) evtxStream(r io.Reader, name string) {
 	st, err := evtx.Decode(r, name, w.evtxOptions(), w.deliver)
 	w.decoded(name, st, err)

@@ -35,9 +35,10 @@ type Options struct {
 	// Filter is passed to every decoder: records it rejects are skipped
 	// before their payload is decoded.
 	Filter evtx.Filter
-	// Workers is how many chunks of an EVTX file on disk decode in
-	// parallel (0: GOMAXPROCS, the cores this process may use; 1: sequential). Events still arrive in
-	// file order. Streams (archive members, stdin) decode sequentially.
+	// Workers is how many chunks of an EVTX file or stream decode in
+	// parallel (0: GOMAXPROCS, the cores this process may use; 1:
+	// sequential). Events still arrive in file order. A stream (archive
+	// member, stdin) is read in order while its chunks decode in parallel.
 	Workers int
 	// KeepTree keeps each EVTX event's element tree (Event.Tree) for XML
 	// rendering. XML and .evt inputs always carry it.

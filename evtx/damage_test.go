@@ -266,38 +266,31 @@ func TestDamageReported(t *testing.T) {
 	})
 	t.Run("fn error stops", func(t *testing.T) {
 		stop := errors.New("enough")
-		n := 0
-		_, err := Decode(bytes.NewReader(orig), "s", Options{}, func(*Event) error {
-			n++
-			if n == 3 {
-				return stop
-			}
-			return nil
-		})
-		if err != stop || n != 3 {
-			t.Fatalf("err %v after %d events", err, n)
+		decodes := map[string]func(fn func(*Event) error) error{
+			"sequential": func(fn func(*Event) error) error {
+				_, err := Decode(bytes.NewReader(orig), "s", Options{}, fn)
+				return err
+			},
+			"parallel file": func(fn func(*Event) error) error {
+				_, err := DecodeFile(filepath.Join(dir, "system.evtx"), Options{Workers: 2}, fn)
+				return err
+			},
+			"parallel stream": func(fn func(*Event) error) error {
+				_, err := Decode(bytes.NewReader(orig), "s", Options{Workers: 2}, fn)
+				return err
+			},
 		}
-		n = 0
-		_, err = DecodeFile(filepath.Join(dir, "system.evtx"), Options{Workers: 2}, func(*Event) error {
-			n++
-			if n == 3 {
-				return stop
+		for name, decode := range decodes {
+			n := 0
+			err := decode(func(*Event) error {
+				if n++; n == 3 {
+					return stop
+				}
+				return nil
+			})
+			if err != stop || n != 3 {
+				t.Fatalf("%s: err %v after %d events", name, err, n)
 			}
-			return nil
-		})
-		if err != stop || n != 3 {
-			t.Fatalf("parallel: err %v after %d events", err, n)
-		}
-		n = 0
-		_, err = Decode(bytes.NewReader(orig), "s", Options{Workers: 2}, func(*Event) error {
-			n++
-			if n == 3 {
-				return stop
-			}
-			return nil
-		})
-		if err != stop || n != 3 {
-			t.Fatalf("parallel stream: err %v after %d events", err, n)
 		}
 	})
 	t.Run("read error mid-stream", func(t *testing.T) {

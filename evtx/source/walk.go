@@ -134,7 +134,19 @@ func openReason(err error) string {
 }
 
 func (w *walker) dir(root string) {
-	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	// WalkDir does not follow a root that is a symbolic link to a folder
+	// (a bundle linked into a CI workspace): walk its target, naming files
+	// under the path the user gave.
+	real := root
+	if fi, err := os.Lstat(root); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		if r, err := filepath.EvalSymlinks(root); err == nil {
+			real = r
+		}
+	}
+	filepath.WalkDir(real, func(path string, d fs.DirEntry, err error) error {
+		if real != root {
+			path = filepath.Join(root, strings.TrimPrefix(path, real))
+		}
 		if err != nil {
 			w.unreadable(path, 0, openReason(err))
 			return nil

@@ -57,6 +57,16 @@ func TestDirectory(t *testing.T) {
 	if !reflect.DeepEqual(r.files, again.files) {
 		t.Fatal("two walks of one directory differ")
 	}
+	// A symbolic link to the folder is walked as the folder, its files
+	// named under the link.
+	link := filepath.Join(t.TempDir(), "bundle")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	linked := walk(t, []string{link}, Options{})
+	if linked.err != nil || len(linked.events) != 7 || linked.st.Files != 2 || !strings.HasPrefix(linked.files[0], link+string(filepath.Separator)) {
+		t.Fatalf("through a link: err %v, %d events, files %v", linked.err, len(linked.events), linked.files)
+	}
 }
 
 func bundleMembers(t *testing.T) []member {

@@ -351,9 +351,10 @@ func (m *merge) claimStream(buf []byte) (claimed, bool) {
 
 // room waits (mu held) until the window lets another batch be claimed, and
 // reports whether one may be: false when the merge stopped or no chunks are
-// left.
+// left. A batch may take one index more than batch (a stream's read error),
+// which must not reach the slot of the undelivered chunk next.
 func (m *merge) room() bool {
-	for m.err == nil && m.left() && (m.claimed+batch > m.next+m.window || m.events > m.maxEvents) {
+	for m.err == nil && m.left() && (m.claimed+batch+1 > m.next+m.window || m.events > m.maxEvents) {
 		m.more.Wait()
 	}
 	return m.err == nil && m.left()

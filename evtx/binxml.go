@@ -114,12 +114,7 @@ func (p *parser) push(it item) { p.ar.items = append(p.ar.items, it) }
 
 func (p *parser) mark() int { return len(p.ar.items) }
 
-func (p *parser) commit(mark int) []item {
-	out := p.ar.itemS.take(len(p.ar.items) - mark)
-	copy(out, p.ar.items[mark:])
-	p.ar.items = p.ar.items[:mark]
-	return out
-}
+func (p *parser) commit(mark int) []item { return commit(&p.ar.items, &p.ar.itemS, mark) }
 
 func (p *parser) need(n int) {
 	if n < 0 || p.pos+n > p.end {
@@ -324,10 +319,7 @@ func (p *parser) attributes() []tattr {
 		}
 		p.ar.attrs = append(p.ar.attrs, tattr{name: name, val: p.commit(m)})
 	}
-	out := p.ar.attrS.take(len(p.ar.attrs) - am)
-	copy(out, p.ar.attrs[am:])
-	p.ar.attrs = p.ar.attrs[:am]
-	return out
+	return commit(&p.ar.attrs, &p.ar.attrS, am)
 }
 
 // templateInstance parses a template instance: the (possibly inline)

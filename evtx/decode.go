@@ -188,9 +188,10 @@ type chunkSource struct {
 	// read. A ReaderAt source reads anywhere and is called by many workers
 	// at once; a stream is read by one worker at a time, in claim order.
 	read     func(buf []byte, first int) (int, error)
-	inOrder  bool
 	streamed int64 // bytes a stream delivered
 }
+
+func (s *chunkSource) stream() bool { return s.total < 0 }
 
 func fileChunks(ra io.ReaderAt, chunks int) *chunkSource {
 	return &chunkSource{total: chunks, read: func(buf []byte, first int) (int, error) {
@@ -202,7 +203,7 @@ func fileChunks(ra io.ReaderAt, chunks int) *chunkSource {
 // header. Reading is serial, but decoding is not: while one worker inflates
 // and reads the next chunks, the others decode theirs.
 func streamChunks(r io.Reader) *chunkSource {
-	src := &chunkSource{total: -1, inOrder: true}
+	src := &chunkSource{total: -1}
 	src.read = func(buf []byte, _ int) (int, error) {
 		n, err := io.ReadFull(r, buf)
 		src.streamed += int64(n)
@@ -221,7 +222,7 @@ func streamChunks(r io.Reader) *chunkSource {
 // runnable but waiting for a core at every hand-off on a 2-core machine.
 func (d *decoder) parallel(src *chunkSource, count int, st *Stats, fn func(*Event) error) error {
 	w := d.opts.Workers
-	if src.total >= 0 {
+	if !src.stream() {
 		w = min(w, max(src.total, 1))
 	}
 	m := newMerge(src, perWorker*w, st, fn)
@@ -307,7 +308,7 @@ func newMerge(src *chunkSource, window int, st *Stats, fn func(*Event) error) *m
 // claim hands the caller the next batch of up to batch chunks, read into
 // buf; false when there are none left or the merge stopped.
 func (m *merge) claim(buf []byte) (claimed, bool) {
-	if m.src.inOrder {
+	if m.src.stream() {
 		return m.claimStream(buf)
 	}
 	m.mu.Lock()

@@ -55,6 +55,15 @@ func (s *slab[T]) reset() {
 	s.cur, s.used = 0, 0
 }
 
+// commit moves what was pushed on scratch since mark into a slice of its
+// exact size taken from s, and pops it.
+func commit[T any](scratch *[]T, s *slab[T], mark int) []T {
+	out := s.take(len(*scratch) - mark)
+	copy(out, (*scratch)[mark:])
+	*scratch = (*scratch)[:mark]
+	return out
+}
+
 // arena is the set of slabs one parse draws from.
 type arena struct {
 	items []item // scratch stack: content being collected, committed on close
@@ -75,9 +84,10 @@ func (a *arena) reset() {
 
 // offTable maps chunk offsets to what was parsed there (names, templates).
 // A chunk holds few of either (a real System log: about 8 templates and 28
-// names per chunk), and a linear scan of a short slice is several times
-// faster than a map lookup; past offTableScan entries a map takes over so a
-// hostile chunk with thousands of templates stays linear overall.
+// names per chunk): a linear scan of a short slice replaces map lookups,
+// which were 17% of a filtered decode's CPU profile. Past offTableScan
+// entries a map takes over, so a hostile chunk with thousands of templates
+// stays linear overall.
 type offTable[T any] struct {
 	keys []int
 	vals []T

@@ -21,7 +21,7 @@ import (
 	"github.com/tsdiag/tsdiag/engine/report"
 	"github.com/tsdiag/tsdiag/evtx"
 	"github.com/tsdiag/tsdiag/evtx/live"
-	"github.com/tsdiag/tsdiag/evtx/regcfg"
+	"github.com/tsdiag/tsdiag/internal/regcfg"
 	"github.com/tsdiag/tsdiag/rules"
 )
 

@@ -19,7 +19,7 @@ import (
 
 	"github.com/tsdiag/tsdiag/engine"
 	"github.com/tsdiag/tsdiag/evtx/live"
-	"github.com/tsdiag/tsdiag/evtx/regcfg"
+	"github.com/tsdiag/tsdiag/internal/regcfg"
 )
 
 const serviceName = "tsdiag"

@@ -21,8 +21,8 @@ import (
 	"github.com/tsdiag/tsdiag/engine/report"
 	"github.com/tsdiag/tsdiag/engine/suppress"
 	"github.com/tsdiag/tsdiag/evtx"
-	"github.com/tsdiag/tsdiag/evtx/regcfg"
 	"github.com/tsdiag/tsdiag/evtx/source"
+	"github.com/tsdiag/tsdiag/internal/regcfg"
 	"github.com/tsdiag/tsdiag/kb"
 	"github.com/tsdiag/tsdiag/rules"
 )

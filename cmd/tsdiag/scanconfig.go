@@ -12,8 +12,8 @@ import (
 
 	"github.com/tsdiag/tsdiag/engine"
 	"github.com/tsdiag/tsdiag/evtx"
-	"github.com/tsdiag/tsdiag/evtx/regcfg"
 	"github.com/tsdiag/tsdiag/evtx/source"
+	"github.com/tsdiag/tsdiag/internal/regcfg"
 )
 
 // regConfig collects the registry exports (.reg) of one scan, by the host

@@ -16,8 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tsdiag/tsdiag/engine"
-	"github.com/tsdiag/tsdiag/evtx/regcfg"
 	"github.com/tsdiag/tsdiag/evtx/watch"
+	"github.com/tsdiag/tsdiag/internal/regcfg"
 )
 
 func init() { register(newWatchCmd) }

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/tsdiag/tsdiag/evtx/regcfg"
+	"github.com/tsdiag/tsdiag/internal/regcfg"
 )
 
 // ConfigHosts lists the hosts the report has configuration for, sorted.

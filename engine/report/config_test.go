@@ -7,7 +7,7 @@ import (
 	"testing"
 	"unicode/utf16"
 
-	"github.com/tsdiag/tsdiag/evtx/regcfg"
+	"github.com/tsdiag/tsdiag/internal/regcfg"
 )
 
 // utf16reg encodes a .reg export the way regedit writes it: UTF-16LE with

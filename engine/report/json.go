@@ -7,7 +7,7 @@ import (
 
 	"github.com/tsdiag/tsdiag/engine"
 	"github.com/tsdiag/tsdiag/evtx"
-	"github.com/tsdiag/tsdiag/evtx/regcfg"
+	"github.com/tsdiag/tsdiag/internal/regcfg"
 )
 
 // The JSON report, schema version 1.x. Field names are a public contract;

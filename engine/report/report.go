@@ -18,7 +18,7 @@ import (
 	"github.com/tsdiag/tsdiag/engine"
 	"github.com/tsdiag/tsdiag/engine/suppress"
 	"github.com/tsdiag/tsdiag/evtx"
-	"github.com/tsdiag/tsdiag/evtx/regcfg"
+	"github.com/tsdiag/tsdiag/internal/regcfg"
 	"github.com/tsdiag/tsdiag/kb"
 	"github.com/tsdiag/tsdiag/rules"
 )

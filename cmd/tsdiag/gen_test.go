@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/tsdiag/tsdiag/evtx/scenario"
-	"github.com/tsdiag/tsdiag/evtx/writer/readback"
+	"github.com/tsdiag/tsdiag/internal/readback"
 )
 
 func genCLI(t *testing.T, args ...string) (int, string, string) {

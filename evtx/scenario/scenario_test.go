@@ -16,7 +16,7 @@ import (
 	"github.com/tsdiag/tsdiag/evtx"
 	"github.com/tsdiag/tsdiag/evtx/scenario"
 	"github.com/tsdiag/tsdiag/evtx/writer"
-	"github.com/tsdiag/tsdiag/evtx/writer/readback"
+	"github.com/tsdiag/tsdiag/internal/readback"
 )
 
 func loadAll(t *testing.T) []scenario.Scenario {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/tsdiag/tsdiag/evtx"
 	"github.com/tsdiag/tsdiag/evtx/writer"
-	"github.com/tsdiag/tsdiag/evtx/writer/readback"
+	"github.com/tsdiag/tsdiag/internal/readback"
 )
 
 // decoderGaps lists value types the project's decoder does not render per

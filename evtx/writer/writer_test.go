@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/tsdiag/tsdiag/evtx/writer"
-	"github.com/tsdiag/tsdiag/evtx/writer/readback"
+	"github.com/tsdiag/tsdiag/internal/readback"
 )
 
 var base = time.Date(2024, 3, 1, 10, 0, 0, 123456700, time.UTC)

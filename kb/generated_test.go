@@ -5,9 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/tsdiag/tsdiag"
-	"github.com/tsdiag/tsdiag/evtx/scenario"
 	"github.com/tsdiag/tsdiag/evtx/writer"
+	"github.com/tsdiag/tsdiag/internal/scenario"
 	"github.com/tsdiag/tsdiag/rules"
 )
 
@@ -16,7 +15,7 @@ import (
 // must rank first with the expected group and facts, and healthy servers
 // must yield nothing above info.
 func TestGeneratedScenariosDiagnosedFirst(t *testing.T) {
-	all, err := scenario.Load(tsdiag.Scenarios)
+	all, err := scenario.Load(scenario.Builtin)
 	if err != nil {
 		t.Fatal(err)
 	}

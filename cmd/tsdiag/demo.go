@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tsdiag/tsdiag/evtx/scenario"
+	"github.com/tsdiag/tsdiag/internal/scenario"
 )
 
 func init() { register(newDemoCmd) }

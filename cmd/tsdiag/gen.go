@@ -12,9 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tsdiag/tsdiag"
-	"github.com/tsdiag/tsdiag/evtx/scenario"
 	"github.com/tsdiag/tsdiag/evtx/writer"
+	"github.com/tsdiag/tsdiag/internal/scenario"
 )
 
 func init() { register(newGenCmd) }
@@ -84,7 +83,7 @@ func runGen(o genOptions, args []string, stdout, stderr io.Writer) error {
 }
 
 func builtinScenarios() ([]scenario.Scenario, error) {
-	return scenario.Load(tsdiag.Scenarios)
+	return scenario.Load(scenario.Builtin)
 }
 
 // findScenario takes a built-in id or the path of a scenario TOML file.

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tsdiag/tsdiag/evtx/scenario"
 	"github.com/tsdiag/tsdiag/internal/readback"
+	"github.com/tsdiag/tsdiag/internal/scenario"
 )
 
 func genCLI(t *testing.T, args ...string) (int, string, string) {

@@ -6,22 +6,21 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tsdiag/tsdiag"
-	"github.com/tsdiag/tsdiag/evtx/scenario"
 	"github.com/tsdiag/tsdiag/evtx/writer"
+	"github.com/tsdiag/tsdiag/internal/scenario"
 )
 
 // The CI journey: a folder of support bundles (.tar.gz), one per scenario
-// of testdata/scenarios, scanned in one run with --separate (scenarios,
+// of internal/scenario/scenarios, scanned in one run with --separate (scenarios,
 // like customers, reuse host names). Every scenario's diagnosis is found
 // for its host and healthy hosts get nothing above info.
 func TestScanScenarioBundle(t *testing.T) {
-	all, err := scenario.Load(tsdiag.Scenarios)
+	all, err := scenario.Load(scenario.Builtin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(all) == 0 {
-		t.Skip("no scenarios in testdata/scenarios yet")
+		t.Skip("no scenarios in internal/scenario/scenarios yet")
 	}
 	t.Chdir(t.TempDir())
 	var inputs []string

@@ -9,9 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/tsdiag/tsdiag"
-	"github.com/tsdiag/tsdiag/evtx/scenario"
 	"github.com/tsdiag/tsdiag/evtx/writer"
+	"github.com/tsdiag/tsdiag/internal/scenario"
 )
 
 // The first pass that finds .reg exports before the events are evaluated
@@ -20,7 +19,7 @@ import (
 //
 //	go test ./cmd/tsdiag -run '^$' -bench ScanConfigPass -benchtime 3x
 func BenchmarkScanConfigPass(b *testing.B) {
-	sc, err := scenario.LoadFile(tsdiag.Scenarios, "license-server-unreachable-2019.toml")
+	sc, err := scenario.LoadFile(scenario.Builtin, "license-server-unreachable-2019.toml")
 	if err != nil {
 		b.Skipf("scenario not available: %v", err)
 	}

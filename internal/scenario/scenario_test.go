@@ -12,16 +12,15 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/tsdiag/tsdiag"
 	"github.com/tsdiag/tsdiag/evtx"
-	"github.com/tsdiag/tsdiag/evtx/scenario"
 	"github.com/tsdiag/tsdiag/evtx/writer"
 	"github.com/tsdiag/tsdiag/internal/readback"
+	"github.com/tsdiag/tsdiag/internal/scenario"
 )
 
 func loadAll(t *testing.T) []scenario.Scenario {
 	t.Helper()
-	all, err := scenario.Load(tsdiag.Scenarios)
+	all, err := scenario.Load(scenario.Builtin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +69,7 @@ func TestLoadErrorsNameFileAndLine(t *testing.T) {
 
 func mustRead(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := fs.ReadFile(tsdiag.Scenarios, name)
+	b, err := fs.ReadFile(scenario.Builtin, name)
 	if err != nil {
 		t.Fatal(err)
 	}

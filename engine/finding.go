@@ -45,3 +45,24 @@ type Bucket struct {
 	Day   time.Time `json:"day"`
 	Count int       `json:"count"`
 }
+
+// EventIDs lists the distinct event ids of the evidence in first-seen order.
+func (f *Finding) EventIDs() []int {
+	var ids []int
+	seen := map[uint16]bool{}
+	for _, e := range f.Evidence {
+		if !seen[e.EventID] {
+			seen[e.EventID] = true
+			ids = append(ids, int(e.EventID))
+		}
+	}
+	return ids
+}
+
+// SpanDays is the time from the first to the last match, in days.
+func (f *Finding) SpanDays() float64 {
+	if f.FirstSeen.IsZero() || !f.LastSeen.After(f.FirstSeen) {
+		return 0
+	}
+	return f.LastSeen.Sub(f.FirstSeen).Hours() / 24
+}

@@ -322,7 +322,7 @@ func checkScenario(t *testing.T, b *Base, sc scenarioExpect, fs []engine.Finding
 		}
 	}
 	a, ok := b.Get(first.ID)
-	if !ok || len(Rank(first, a)) == 0 {
+	if !ok || len(Rank(caseOf(first), a)) == 0 {
 		t.Errorf("no ranked steps for %s", first.ID)
 	}
 }

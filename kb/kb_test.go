@@ -209,8 +209,8 @@ func stepIDs(rs []RankedStep) []string {
 
 func TestOneClientPutsClientFixFirst(t *testing.T) {
 	a, _ := load(t).Get("invalid-client-license")
-	one := Rank(engine.Finding{ID: a.ID, Count: 3, Facts: map[string]any{"clients": 1}}, a)
-	many := Rank(engine.Finding{ID: a.ID, Count: 12, Facts: map[string]any{"clients": 6}}, a)
+	one := Rank(Case{ID: a.ID, Count: 3, Facts: map[string]any{"clients": 1}}, a)
+	many := Rank(Case{ID: a.ID, Count: 12, Facts: map[string]any{"clients": 6}}, a)
 	if one[0].ID != "client-mslicensing" {
 		t.Errorf("one client: got %v, want client-mslicensing first", stepIDs(one))
 	}
@@ -229,11 +229,11 @@ func TestOneClientPutsClientFixFirst(t *testing.T) {
 
 func TestStoppedServicePutsStartFirst(t *testing.T) {
 	a, _ := load(t).Get("license-server-unreachable")
-	stopped := Rank(engine.Finding{Count: 4, Facts: map[string]any{"ls_stopped": true}}, a)
+	stopped := Rank(Case{Count: 4, Facts: map[string]any{"ls_stopped": true}}, a)
 	if stopped[0].ID != "start-ls-service" {
 		t.Errorf("got %v", stepIDs(stopped))
 	}
-	retired := Rank(engine.Finding{Count: 60, Facts: map[string]any{"license_server": "OLDLS"}}, a)
+	retired := Rank(Case{Count: 60, Facts: map[string]any{"license_server": "OLDLS"}}, a)
 	if retired[0].ID != "repoint-ls" {
 		t.Errorf("weeks of failures with no stop should favour repointing: %v", stepIDs(retired))
 	}
@@ -243,7 +243,7 @@ func TestLastResortAlwaysLast(t *testing.T) {
 	b := load(t)
 	for _, id := range []string{"grace-period-expired", "grace-period-expiring", "temporary-cal-expired"} {
 		a, _ := b.Get(id)
-		rs := Rank(engine.Finding{Count: 1000, Facts: map[string]any{"days_left": 1.0}}, a)
+		rs := Rank(Case{Count: 1000, Facts: map[string]any{"days_left": 1.0}}, a)
 		last := rs[len(rs)-1]
 		if !last.LastResort || !strings.HasPrefix(last.Why, "last resort") {
 			t.Errorf("%s: last step %s is not the last resort", id, last.ID)
@@ -263,7 +263,7 @@ func TestRiskBreaksTies(t *testing.T) {
 		{ID: "look", Risk: "safe", Likelihood: 0.5},
 		{ID: "tweak", Risk: "caution", Likelihood: 0.5},
 	}}
-	got := stepIDs(Rank(engine.Finding{}, a))
+	got := stepIDs(Rank(Case{}, a))
 	if strings.Join(got, ",") != "look,tweak,wipe" {
 		t.Errorf("got %v", got)
 	}
@@ -271,7 +271,7 @@ func TestRiskBreaksTies(t *testing.T) {
 
 func TestRenderPutsBackupBeforeCommands(t *testing.T) {
 	a, _ := load(t).Get("invalid-client-license")
-	out := Render(a, Rank(engine.Finding{Facts: map[string]any{"clients": 1}}, a))
+	out := Render(a, Rank(Case{Facts: map[string]any{"clients": 1}}, a))
 	exp := strings.Index(out, `reg export "HKLM\SOFTWARE\Microsoft\MSLicensing" mslicensingbackup.reg`)
 	del := strings.Index(out, `reg delete "HKLM\SOFTWARE\Microsoft\MSLicensing" /f`)
 	if exp < 0 || del < 0 || exp > del {
@@ -312,7 +312,7 @@ func TestEvidenceFromEngineChangesOrder(t *testing.T) {
 		if !ok {
 			t.Fatalf("no article %s", f.ID)
 		}
-		return Rank(f, a)[0].ID
+		return Rank(caseOf(f), a)[0].ID
 	}
 
 	one := run(ev(rcm, 1003, 0, "RDSH01", "WS-17"), ev(rcm, 1003, 5, "RDSH01", "WS-17"))
@@ -345,4 +345,10 @@ func ids(fs []engine.Finding) []string {
 		out = append(out, f.Rule+"@"+engine.GroupString(f.Group))
 	}
 	return out
+}
+
+// caseOf is report.CaseOf, which this package's tests cannot import.
+func caseOf(f engine.Finding) Case {
+	return Case{ID: f.ID, Rule: f.Rule, Severity: f.Severity, Confidence: f.Confidence, Count: f.Count,
+		Facts: f.Facts, Group: f.Group, Host: f.Host, EventIDs: f.EventIDs(), SpanDays: f.SpanDays()}
 }

@@ -8,8 +8,6 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
-
-	"github.com/tsdiag/tsdiag/engine"
 )
 
 // RankedStep is a remediation step placed for one finding.
@@ -19,9 +17,26 @@ type RankedStep struct {
 	Why string `json:"why"`
 }
 
+// Case is what the knowledge base knows of one finding when it ranks an
+// article's steps: the diagnosis, its strength and its facts. It is its
+// own type so the knowledge base does not depend on the engine that
+// produced the finding.
+type Case struct {
+	ID         string
+	Rule       string
+	Severity   string
+	Confidence float64
+	Count      int
+	Facts      map[string]any
+	Group      map[string]string
+	Host       string
+	EventIDs   []int   // distinct event ids of the evidence, in first-seen order
+	SpanDays   float64 // last seen minus first seen, in days
+}
+
 // boostEnv is what a step's boost_when condition sees: the finding's
 // count, facts, group values and a few derived figures.
-func boostEnv(f engine.Finding) map[string]any {
+func boostEnv(f Case) map[string]any {
 	facts := f.Facts
 	if facts == nil {
 		facts = map[string]any{}
@@ -30,18 +45,11 @@ func boostEnv(f engine.Finding) map[string]any {
 	if group == nil {
 		group = map[string]string{}
 	}
-	var ids []int
-	seen := map[uint16]bool{}
-	for _, e := range f.Evidence {
-		if !seen[e.EventID] {
-			seen[e.EventID] = true
-			ids = append(ids, int(e.EventID))
-		}
+	ids := f.EventIDs
+	if ids == nil {
+		ids = []int{}
 	}
-	days := 0.0
-	if !f.FirstSeen.IsZero() && f.LastSeen.After(f.FirstSeen) {
-		days = f.LastSeen.Sub(f.FirstSeen).Hours() / 24
-	}
+	days := f.SpanDays
 	return map[string]any{
 		"ID":         f.ID,
 		"Rule":       f.Rule,
@@ -69,7 +77,7 @@ func compileBoost(src string) (*vm.Program, error) {
 	if p, ok := boostCache[src]; ok {
 		return p, nil
 	}
-	p, err := expr.Compile(src, expr.Env(boostEnv(engine.Finding{})), expr.AsBool())
+	p, err := expr.Compile(src, expr.Env(boostEnv(Case{})), expr.AsBool())
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +87,7 @@ func compileBoost(src string) (*vm.Program, error) {
 
 // boosted reports whether the step's condition holds for f. A condition
 // that cannot be evaluated (a fact missing, a nil compared) does not hold.
-func boosted(s Step, f engine.Finding) bool {
+func boosted(s Step, f Case) bool {
 	if s.Boost == "" {
 		return false
 	}
@@ -105,7 +113,7 @@ func Default(a Article) []RankedStep {
 // otherwise by likelihood of fixing this case (the step's prior, raised
 // when its boost_when condition holds for the evidence), then by risk
 // (safe before caution before destructive), then as written.
-func Rank(f engine.Finding, a Article) []RankedStep {
+func Rank(f Case, a Article) []RankedStep {
 	return rank(a, func(s Step) bool { return boosted(s, f) })
 }
 

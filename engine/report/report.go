@@ -86,11 +86,17 @@ func Items(findings []engine.Finding, base *kb.Base) []Item {
 		it := Item{Finding: f}
 		if a, ok := article(base, f); ok {
 			it.Article = &a
-			it.Steps = kb.Rank(f, a)
+			it.Steps = kb.Rank(CaseOf(f), a)
 		}
 		out = append(out, it)
 	}
 	return out
+}
+
+// CaseOf is what the knowledge base needs of a finding to rank its steps.
+func CaseOf(f engine.Finding) kb.Case {
+	return kb.Case{ID: f.ID, Rule: f.Rule, Severity: f.Severity, Confidence: f.Confidence, Count: f.Count,
+		Facts: f.Facts, Group: f.Group, Host: f.Host, EventIDs: f.EventIDs(), SpanDays: f.SpanDays()}
 }
 
 func article(base *kb.Base, f engine.Finding) (kb.Article, bool) {

@@ -18,10 +18,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tsdiag/tsdiag/engine"
-	"github.com/tsdiag/tsdiag/engine/report"
 	"github.com/tsdiag/tsdiag/evtx"
 	"github.com/tsdiag/tsdiag/evtx/live"
 	"github.com/tsdiag/tsdiag/internal/regcfg"
+	"github.com/tsdiag/tsdiag/internal/report"
 	"github.com/tsdiag/tsdiag/rules"
 )
 

@@ -18,11 +18,11 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tsdiag/tsdiag/engine"
-	"github.com/tsdiag/tsdiag/engine/report"
 	"github.com/tsdiag/tsdiag/engine/suppress"
 	"github.com/tsdiag/tsdiag/evtx"
 	"github.com/tsdiag/tsdiag/evtx/source"
 	"github.com/tsdiag/tsdiag/internal/regcfg"
+	"github.com/tsdiag/tsdiag/internal/report"
 	"github.com/tsdiag/tsdiag/kb"
 	"github.com/tsdiag/tsdiag/rules"
 )

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tsdiag/tsdiag/engine/report"
+	"github.com/tsdiag/tsdiag/internal/report"
 	"github.com/tsdiag/tsdiag/kb"
 )
 

@@ -3,6 +3,7 @@ package kb
 import (
 	"embed"
 	"fmt"
+	"github.com/tsdiag/tsdiag/internal/tomlcheck"
 	"io/fs"
 	"path"
 	"sort"
@@ -66,6 +67,9 @@ func readArticle(fsys fs.FS, name string) (Article, error) {
 	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
 		return a, err
+	}
+	if err := tomlcheck.Check(data); err != nil {
+		return a, fmt.Errorf("%s: %w", name, err)
 	}
 	md, err := toml.Decode(string(data), &a)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/tsdiag/tsdiag/internal/tomlcheck"
 	"io"
 	"io/fs"
 	"os"
@@ -204,6 +205,11 @@ func parseFile(name string, data []byte, l *layer) (probs Problems) {
 		}
 	}()
 	var f File
+	if err := tomlcheck.Check(data); err != nil {
+		var te *tomlcheck.Error
+		errors.As(err, &te)
+		return Problems{{File: name, Line: te.Line, Msg: te.Msg}}
+	}
 	text := string(data)
 	md, err := toml.Decode(text, &f)
 	lm := newLineMap(text)

@@ -17,6 +17,7 @@ package suppress
 import (
 	"bytes"
 	"fmt"
+	"github.com/tsdiag/tsdiag/internal/tomlcheck"
 	"os"
 	"regexp"
 	"sort"
@@ -98,6 +99,9 @@ var headerRe = regexp.MustCompile(`^\s*\[\[\s*suppress\s*\]\]\s*(#.*)?$`)
 // once, each with its line.
 func Parse(name string, data []byte) (*File, error) {
 	var raw rawFile
+	if err := tomlcheck.Check(data); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/tsdiag/tsdiag/internal/tomlcheck"
 	"io/fs"
 	"path"
 	"regexp"
@@ -136,6 +137,9 @@ func loadFile(fsys fs.FS, name string) (Scenario, error) {
 		return Scenario{}, err
 	}
 	var s Scenario
+	if err := tomlcheck.Check(b); err != nil {
+		return s, fmt.Errorf("%s: %w", name, err)
+	}
 	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&s)
 	if err != nil {
 		var pe toml.ParseError

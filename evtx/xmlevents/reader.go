@@ -8,6 +8,7 @@
 package xmlevents
 
 import (
+	"bufio"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -50,9 +51,11 @@ func (o Options) withDefaults() Options {
 }
 
 // Decode reads every <Event> in r, calling fn for each in document order.
-// An error in the XML ends the read: the events before it are delivered and
-// the error is recorded in Stats.Damages with its line. The returned error is
-// set only when r is not event XML at all, cannot be read, or fn fails.
+// An event over the depth or size limit, or an XML error inside one, is
+// recorded in Stats.Damages with its line and skipped: reading resumes at
+// the next <Event>, so one bad event never hides the ones after it. The
+// returned error is set only when r is not event XML at all, cannot be
+// read, or fn fails.
 func Decode(r io.Reader, name string, opts Options, fn func(*evtx.Event) error) (evtx.Stats, error) {
 	opts = opts.withDefaults()
 	st := evtx.Stats{Files: 1}
@@ -61,8 +64,11 @@ func Decode(r io.Reader, name string, opts Options, fn func(*evtx.Event) error) 
 		return st, fmt.Errorf("%s: %w", name, err)
 	}
 	g := &guard{r: &sanitizer{r: text}, max: opts.MaxBytes}
-	dec := newDecoder(versionFix(g))
-	rd := &reader{dec: dec, guard: g, name: name, opts: opts, st: &st}
+	// The decoder reads a ByteReader directly, with no buffer of its own,
+	// so after an error src is exactly where the decoder stopped and a new
+	// decoder can resume from it.
+	src := bufio.NewReader(versionFix(g))
+	rd := &reader{dec: newDecoder(src), src: src, guard: g, name: name, opts: opts, st: &st, lineBase: 1}
 	err = rd.run(fn)
 	st.Bytes = g.total
 	return st, err
@@ -106,23 +112,38 @@ func newDecoder(r io.Reader) *xml.Decoder {
 
 type reader struct {
 	dec   *xml.Decoder
+	src   *bufio.Reader
 	guard *guard
 	name  string
 	opts  Options
 	st    *evtx.Stats
 	seen  bool // the root element has been checked
+	depth int  // elements open around the events (<Events>)
+	// lineBase and offsetBase are where the current decoder started: each
+	// resynchronisation starts a new one, which counts from zero.
+	lineBase   int
+	offsetBase int64
+	// eventStart is the offset of the event being read; level is how many
+	// of its elements are open.
+	eventStart int64
+	level      int
 }
 
+func (rd *reader) line() int {
+	l, _ := rd.dec.InputPos()
+	return rd.lineBase + l - 1
+}
+
+func (rd *reader) offset() int64 { return rd.offsetBase + rd.dec.InputOffset() }
+
 func (rd *reader) fail(kind, format string, args ...any) {
-	line, _ := rd.dec.InputPos()
 	rd.st.Damages = append(rd.st.Damages, evtx.Damage{
-		File: rd.name, Offset: rd.dec.InputOffset(), Kind: kind,
-		Reason: fmt.Sprintf("line %d: ", line) + fmt.Sprintf(format, args...),
+		File: rd.name, Offset: rd.offset(), Kind: kind,
+		Reason: fmt.Sprintf("line %d: ", rd.line()) + fmt.Sprintf(format, args...),
 	})
 }
 
 func (rd *reader) run(fn func(*evtx.Event) error) error {
-	depth := 0
 	for {
 		tok, err := rd.dec.Token()
 		if err == io.EOF {
@@ -140,7 +161,7 @@ func (rd *reader) run(fn func(*evtx.Event) error) error {
 				return err
 			}
 			if t.Name.Local == "Event" {
-				if err := rd.event(t, depth, fn); err != nil {
+				if err := rd.event(t, rd.depth, fn); err != nil {
 					if err == errStop {
 						return nil
 					}
@@ -148,12 +169,12 @@ func (rd *reader) run(fn func(*evtx.Event) error) error {
 				}
 				continue
 			}
-			if depth++; depth > rd.opts.MaxDepth {
+			if rd.depth++; rd.depth > rd.opts.MaxDepth {
 				rd.fail("file", "elements nested deeper than %d", rd.opts.MaxDepth)
 				return nil
 			}
 		case xml.EndElement:
-			depth--
+			rd.depth--
 		}
 	}
 }
@@ -173,8 +194,7 @@ func (rd *reader) checkRoot(t xml.StartElement) error {
 // the input was never XML.
 func (rd *reader) readError(err error) error {
 	if !rd.seen {
-		line, _ := rd.dec.InputPos()
-		return fmt.Errorf("%s: line %d: %w: %v", rd.name, line, ErrNotEventXML, err)
+		return fmt.Errorf("%s: line %d: %w: %v", rd.name, rd.line(), ErrNotEventXML, err)
 	}
 	var se *xml.SyntaxError
 	if errors.As(err, &se) {
@@ -185,24 +205,29 @@ func (rd *reader) readError(err error) error {
 	return nil
 }
 
-// event reads one <Event> element and hands it on.
+// event reads one <Event> element and hands it on. An event over a limit
+// is damage and is skipped; an XML error inside it is damage too, and the
+// read resumes at the next <Event> (errStop only when none follows).
 func (rd *reader) event(start xml.StartElement, depth int, fn func(*evtx.Event) error) error {
-	offset := rd.dec.InputOffset()
+	offset := rd.offset()
+	rd.eventStart, rd.level = rd.dec.InputOffset(), 1
 	rd.guard.mark()
 	node, err := rd.element(start, depth+1)
 	if err != nil {
-		// The XML decoder cannot resynchronise after an error, so the
-		// read ends here; every event before it was delivered.
 		rd.st.DamagedRecords++
 		switch {
-		case errors.Is(err, errTooBig):
+		case errors.Is(err, errEventTooBig):
 			rd.fail("record", "event larger than %d bytes", rd.opts.MaxBytes)
 		case errors.Is(err, errDepth):
 			rd.fail("record", "elements nested deeper than %d", rd.opts.MaxDepth)
 		default:
 			rd.readError(err)
+			return rd.resync()
 		}
-		return errStop
+		if err := rd.skipEvent(); err != nil {
+			return rd.resync()
+		}
+		return nil
 	}
 	rd.guard.mark()
 	rd.st.Records++
@@ -215,9 +240,119 @@ func (rd *reader) event(start xml.StartElement, depth int, fn func(*evtx.Event) 
 	return fn(ev)
 }
 
+// skipEvent reads and drops the tokens of the event being read up to its
+// end tag; the decoder keeps no tree, so memory stays bounded.
+func (rd *reader) skipEvent() error {
+	for rd.level > 0 {
+		tok, err := rd.dec.Token()
+		if err != nil {
+			return err
+		}
+		rd.guard.mark()
+		switch tok.(type) {
+		case xml.StartElement:
+			rd.level++
+		case xml.EndElement:
+			rd.level--
+		}
+	}
+	return nil
+}
+
+// resync starts a new decoder at the next "<Event" start tag after the
+// point where the last one failed (the rest of the broken event is
+// dropped). It returns errStop when no further event follows.
+func (rd *reader) resync() error {
+	rd.lineBase = rd.line()
+	rd.offsetBase = rd.offset()
+	rd.guard.mark()
+	skipped, lines, found := skipToEvent(rd.src, rd.guard)
+	rd.lineBase += lines
+	rd.offsetBase += skipped
+	if !found {
+		return errStop
+	}
+	// The new decoder must see the wrapper the old one had opened, or the
+	// closing </Events> would be an error.
+	prefix := strings.Repeat("<Events>", rd.depth) + eventTag
+	rd.offsetBase -= int64(len(prefix))
+	rd.depth = 0
+	rd.dec = newDecoder(&prefixed{prefix: []byte(prefix), r: rd.src})
+	return nil
+}
+
+const eventTag = "<Event"
+
+// skipToEvent discards bytes up to and including the next "<Event" that
+// starts an Event element (not <Events> or <EventData>), counting bytes and
+// newlines. It reads through the guard's reader, so it marks the guard as
+// it goes: skipping is not buffering.
+func skipToEvent(r *bufio.Reader, g *guard) (n int64, lines int, found bool) {
+	matched := 0
+	for {
+		c, err := r.ReadByte()
+		if err != nil {
+			return n, lines, false
+		}
+		n++
+		if n&0xfff == 0 {
+			g.mark()
+		}
+		if c == '\n' {
+			lines++
+		}
+		switch {
+		case matched == len(eventTag):
+			if c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '>' || c == '/' {
+				// The byte after the name belongs to the tag: hand it back.
+				_ = r.UnreadByte()
+				n--
+				if c == '\n' {
+					lines--
+				}
+				return n, lines, true
+			}
+			matched = 0
+		case c == eventTag[matched]:
+			matched++
+			continue
+		default:
+			matched = 0
+		}
+		if c == eventTag[0] {
+			matched = 1
+		}
+	}
+}
+
+// prefixed is a ByteReader that yields prefix, then r.
+type prefixed struct {
+	prefix []byte
+	r      *bufio.Reader
+}
+
+func (p *prefixed) Read(b []byte) (int, error) {
+	if len(p.prefix) > 0 {
+		n := copy(b, p.prefix)
+		p.prefix = p.prefix[n:]
+		return n, nil
+	}
+	return p.r.Read(b)
+}
+
+func (p *prefixed) ReadByte() (byte, error) {
+	if len(p.prefix) > 0 {
+		c := p.prefix[0]
+		p.prefix = p.prefix[1:]
+		return c, nil
+	}
+	return p.r.ReadByte()
+}
+
 var (
-	errDepth = errors.New("too deep")
-	errStop  = errors.New("stop")
+	errDepth       = errors.New("too deep")
+	errEventTooBig = errors.New("event too large")
+	errStop        = errors.New("stop")
 )
 
 // element builds the tree of the element opened by start. Recursion is
@@ -243,8 +378,14 @@ func (rd *reader) element(start xml.StartElement, depth int) (*evtx.Node, error)
 		if err != nil {
 			return nil, err
 		}
+		rd.guard.mark()
+		if rd.dec.InputOffset()-rd.eventStart > rd.opts.MaxBytes {
+			rd.trackLevel(tok)
+			return nil, errEventTooBig
+		}
 		switch t := tok.(type) {
 		case xml.StartElement:
+			rd.level++
 			c, err := rd.element(t, depth+1)
 			if err != nil {
 				return nil, err
@@ -257,6 +398,7 @@ func (rd *reader) element(start xml.StartElement, depth int) (*evtx.Node, error)
 		case xml.CharData:
 			text.Write(t)
 		case xml.EndElement:
+			rd.level--
 			n.Text = restoreCtrl(text.String())
 			if len(n.Children) > 0 && strings.TrimSpace(n.Text) == "" {
 				n.Text = "" // indentation between child elements
@@ -266,8 +408,18 @@ func (rd *reader) element(start xml.StartElement, depth int) (*evtx.Node, error)
 	}
 }
 
-// guard fails the read once more than max bytes pass without an event
-// completing, which bounds the decoder's buffers on a hostile file.
+func (rd *reader) trackLevel(tok xml.Token) {
+	switch tok.(type) {
+	case xml.StartElement:
+		rd.level++
+	case xml.EndElement:
+		rd.level--
+	}
+}
+
+// guard fails the read once more than max bytes pass without a token
+// completing (one text of many megabytes), which bounds the decoder's
+// buffers on a hostile file; the reader then resynchronises.
 type guard struct {
 	r     io.Reader
 	max   int64

@@ -229,17 +229,32 @@ func TestLimits(t *testing.T) {
 	deep := "<Events>" + sample + "<Event><System>" + strings.Repeat("<a>", 100000) + strings.Repeat("</a>", 100000) +
 		"</System></Event>" + sample + "</Events>"
 	evs, st := decodeAll(t, []byte(deep), Options{})
-	if len(evs) != 1 || len(st.Damages) != 1 || !strings.Contains(st.Damages[0].Reason, "deeper than 64") {
+	if len(evs) != 2 || len(st.Damages) != 1 || !strings.Contains(st.Damages[0].Reason, "deeper than 64") || st.DamagedRecords != 1 {
 		t.Fatalf("depth bomb: %d events, %+v", len(evs), st.Damages)
 	}
 	top := strings.Repeat("<Events>", 1000)
 	if _, st := decodeAll(t, []byte(top), Options{}); len(st.Damages) != 1 || !strings.Contains(st.Damages[0].Reason, "deeper") {
 		t.Fatalf("top-level depth bomb: %+v", st.Damages)
 	}
-	big := "<Events>" + sample + "<Event><EventData><Data>" + strings.Repeat("A", 3<<20) + "</Data></EventData></Event></Events>"
+	// One text token over the limit: the decoder fails inside it and the
+	// read resumes at the next event.
+	big := "<Events>" + sample + "<Event><EventData><Data>" + strings.Repeat("A", 3<<20) + "</Data></EventData></Event>\n" + sample + "</Events>"
 	evs, st = decodeAll(t, []byte(big), Options{MaxBytes: 1 << 20})
-	if len(evs) != 1 || len(st.Damages) != 1 || !strings.Contains(st.Damages[0].Reason, "larger than 1048576 bytes") {
+	if len(evs) != 2 || len(st.Damages) != 1 || !strings.Contains(st.Damages[0].Reason, "larger than 1048576 bytes") {
 		t.Fatalf("size limit: %d events, %+v", len(evs), st.Damages)
+	}
+	// Many small children: over the limit without any one token being so.
+	wide := "<Events>" + sample + "<Event><EventData>" + strings.Repeat("<Data>x</Data>", 200000) + "</EventData></Event>" + sample + sample + "</Events>"
+	evs, st = decodeAll(t, []byte(wide), Options{MaxBytes: 1 << 20})
+	if len(evs) != 3 || len(st.Damages) != 1 || !strings.Contains(st.Damages[0].Reason, "larger than 1048576 bytes") || st.DamagedRecords != 1 {
+		t.Fatalf("wide event: %d events, %+v", len(evs), st.Damages)
+	}
+	// A bare sequence (wevtutil qe without /e) resumes the same way, and a
+	// syntax error inside an event costs only that event.
+	bare := sample + "<Event><System><Provider Name='x'/></Sys></Event>\n" + sample
+	evs, st = decodeAll(t, []byte(bare), Options{})
+	if len(evs) != 2 || len(st.Damages) != 1 || st.DamagedRecords != 1 || !strings.Contains(st.Damages[0].Reason, "line 1") {
+		t.Fatalf("syntax error mid-file: %d events, %+v", len(evs), st.Damages)
 	}
 }
 

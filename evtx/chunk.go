@@ -115,9 +115,17 @@ type chunkReport struct {
 	records, matched, damagedRecords int
 	damagedChunk                     bool
 	damages                          []Damage
+	omitted                          int // damages past MaxDamagesPerFile in this chunk
 }
 
+// damage records one damaged place; past MaxDamagesPerFile in one chunk it
+// is only counted, so a chunk of damage every 8 bytes stays small while it
+// waits in the parallel merge window.
 func (r *chunkReport) damage(file string, off int64, kind, format string, args ...any) {
+	if len(r.damages) >= MaxDamagesPerFile {
+		r.omitted++
+		return
+	}
 	r.damages = append(r.damages, Damage{File: file, Offset: off, Kind: kind, Reason: fmt.Sprintf(format, args...)})
 }
 

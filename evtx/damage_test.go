@@ -339,3 +339,53 @@ func events(t *testing.T, b []byte) []*Event {
 func putLE32(b []byte, v uint32) {
 	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 }
+
+// Issue #19: a log of nothing but "record size 0" every 8 bytes had kept
+// every damage in memory (385 MB for 16 MB). Damage is counted without
+// bound but kept in detail only up to MaxDamagesPerFile per file, and the
+// intact chunks of the same file are still read.
+func TestDamageKeptUpToCap(t *testing.T) {
+	dir := corpusDir(t)
+	orig, err := os.ReadFile(filepath.Join(dir, "system.evtx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, _, _ := decodeBounded(t, "system.evtx", orig, 30*time.Second)
+	perChunk := chunkSigs(full)
+	b := append([]byte(nil), orig...)
+	const chunks = 2
+	for c := 0; c < chunks; c++ {
+		start := fileHeaderSize + c*chunkSize + chunkHeaderSize
+		for off := start; off+8 <= fileHeaderSize+(c+1)*chunkSize; off += 8 {
+			copy(b[off:], "**\x00\x00\x00\x00\x00\x00")
+		}
+	}
+	path := filepath.Join(t.TempDir(), "bomb.evtx")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{1, 2} {
+		var evs []*Event
+		st, err := DecodeFile(path, Options{Workers: workers}, func(e *Event) error {
+			evs = append(evs, e)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Up to each chunk's free-space offset, every 8 bytes is a damaged record.
+		if st.DamagedRecords < chunks*7000 {
+			t.Fatalf("workers %d: %d damaged records counted, want thousands per chunk", workers, st.DamagedRecords)
+		}
+		if len(st.Damages) != MaxDamagesPerFile || len(st.Damages)+st.DamagesOmitted < st.DamagedRecords {
+			t.Fatalf("workers %d: %d damages kept, %d omitted, %d damaged records", workers, len(st.Damages), st.DamagesOmitted, st.DamagedRecords)
+		}
+		want := len(full)
+		for c := 0; c < chunks; c++ {
+			want -= strings.Count(perChunk[int64(c)], "\n") + 1
+		}
+		if len(evs) != want {
+			t.Fatalf("workers %d: %d events from the intact chunks, want %d", workers, len(evs), want)
+		}
+	}
+}

@@ -56,11 +56,11 @@ func Decode(r io.Reader, name string, opts Options, fn func(*Event) error) (Stat
 		if n < fileHeaderSize || m < 8 || !bytes.Equal(buf[:8], chunkMagic) {
 			return Stats{Bytes: st.Bytes}, fmt.Errorf("%s: %w", name, ErrNotEVTX)
 		}
-		st.Damages = append(st.Damages, Damage{File: name, Kind: "header", Reason: "bad file signature; chunks read anyway"})
+		st.AddDamages(Damage{File: name, Kind: "header", Reason: "bad file signature; chunks read anyway"})
 		return st, d.stream(r, buf, m, count, &st, fn)
 	}
 	if n < fileHeaderSize {
-		st.Damages = append(st.Damages, Damage{File: name, Offset: int64(n), Kind: "file", Reason: "file truncated inside its header"})
+		st.AddDamages(Damage{File: name, Offset: int64(n), Kind: "file", Reason: "file truncated inside its header"})
 		return st, nil
 	}
 	if opts.Workers > 1 {
@@ -79,7 +79,7 @@ func (d *decoder) header(head []byte, st *Stats) (int, bool) {
 		return 0, true
 	}
 	if crc32.ChecksumIEEE(head[:120]) != le32(head[124:]) {
-		st.Damages = append(st.Damages, Damage{File: d.file, Kind: "header", Reason: "file header checksum mismatch (decoded anyway)"})
+		st.AddDamages(Damage{File: d.file, Kind: "header", Reason: "file header checksum mismatch (decoded anyway)"})
 	}
 	return int(le16(head[42:])), true
 }
@@ -122,7 +122,8 @@ func (s *Stats) fold(r *chunkReport) {
 	if r.damagedChunk {
 		s.DamagedChunks++
 	}
-	s.Damages = append(s.Damages, r.damages...)
+	s.AddDamages(r.damages...)
+	s.DamagesOmitted += r.omitted
 }
 
 // DecodeFile decodes the file at path. With opts.Workers > 1 chunks are

@@ -65,7 +65,7 @@ func Decode(r io.Reader, name string, opts Options, fn func(*evtx.Event) error) 
 	}
 	st, derr := DecodeReaderAt(bytes.NewReader(buf), int64(len(buf)), name, opts, fn)
 	if err != nil && derr == nil {
-		st.Damages = append(st.Damages, evtx.Damage{File: name, Offset: int64(len(buf)), Kind: "file", Reason: "read error: " + err.Error()})
+		st.AddDamages(evtx.Damage{File: name, Offset: int64(len(buf)), Kind: "file", Reason: "read error: " + err.Error()})
 	}
 	return st, derr
 }
@@ -103,7 +103,7 @@ type decoder struct {
 }
 
 func (d *decoder) damage(off int64, kind, format string, args ...any) {
-	d.st.Damages = append(d.st.Damages, evtx.Damage{File: d.name, Offset: off, Kind: kind, Reason: fmt.Sprintf(format, args...)})
+	d.st.AddDamages(evtx.Damage{File: d.name, Offset: off, Kind: kind, Reason: fmt.Sprintf(format, args...)})
 }
 
 func (d *decoder) run() error {

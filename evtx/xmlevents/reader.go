@@ -137,7 +137,7 @@ func (rd *reader) line() int {
 func (rd *reader) offset() int64 { return rd.offsetBase + rd.dec.InputOffset() }
 
 func (rd *reader) fail(kind, format string, args ...any) {
-	rd.st.Damages = append(rd.st.Damages, evtx.Damage{
+	rd.st.AddDamages(evtx.Damage{
 		File: rd.name, Offset: rd.offset(), Kind: kind,
 		Reason: fmt.Sprintf("line %d: ", rd.line()) + fmt.Sprintf(format, args...),
 	})

@@ -78,7 +78,7 @@ func fetchChunk(ef *gevtx.File, off int64) (c gevtx.Chunk, ok bool) {
 		}
 	}()
 	c, err := ef.FetchChunk(off)
-	if err != nil || string(c.Header.Magic[:]) != "ElfChnk\x00" {
+	if err != nil || string(c.Header.Magic[:]) != format.ChunkMagic {
 		return c, false
 	}
 	return c, true

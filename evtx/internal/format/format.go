@@ -1,8 +1,8 @@
 // Package format is the one definition of the EVTX on-disk constants: sizes,
 // signatures, header field offsets, BinXml tokens and value types. The
 // decoder (evtx), the writer (evtx/writer), the watcher (evtx/watch) and
-// format detection (evtx/source) all read them from here, so a file the
-// writer produces is by construction the file the decoder expects.
+// format detection (evtx/source) all read them from here, so they cannot
+// disagree about the layout of a file.
 //
 // Reference: Joachim Metz, "Windows XML Event Log (EVTX) format" (libyal
 // libevtx documentation),

@@ -2,27 +2,8 @@ package evtx
 
 import (
 	"fmt"
-)
 
-// BinXml tokens (MS-EVEN6 2.2.12). The 0x40 bit on element, value and
-// attribute tokens means "more follows" and is masked off.
-const (
-	tokEOF          = 0x00
-	tokOpenStart    = 0x01
-	tokCloseStart   = 0x02
-	tokCloseEmpty   = 0x03
-	tokEndElement   = 0x04
-	tokValue        = 0x05
-	tokAttribute    = 0x06
-	tokCDATA        = 0x07
-	tokCharRef      = 0x08
-	tokEntityRef    = 0x09
-	tokPITarget     = 0x0a
-	tokPIData       = 0x0b
-	tokTemplate     = 0x0c
-	tokSubst        = 0x0d
-	tokOptSubst     = 0x0e
-	tokFragmentHead = 0x0f
+	"github.com/tsdiag/tsdiag/evtx/internal/format"
 )
 
 // maxDepth bounds element and BinXml nesting so hostile input cannot
@@ -179,16 +160,16 @@ func (p *parser) fragment() []item {
 	m := p.mark()
 	for p.pos < p.end {
 		tok := p.b[p.pos]
-		switch tok & 0xbf {
-		case tokEOF:
+		switch tok &^ format.MoreFlag {
+		case format.TokEOF:
 			p.pos++
 			return p.commit(m)
-		case tokFragmentHead:
+		case format.TokFragmentHeader:
 			p.need(4)
 			p.pos += 4
-		case tokOpenStart:
+		case format.TokOpenStart:
 			p.push(item{kind: itElem, elem: p.element()})
-		case tokTemplate:
+		case format.TokTemplate:
 			p.push(item{kind: itInst, inst: p.templateInstance()})
 		default:
 			p.contentToken(tok)
@@ -202,31 +183,31 @@ func (p *parser) fragment() []item {
 func (p *parser) contentToken(tok byte) {
 	start := p.pos
 	p.pos++
-	switch tok & 0xbf {
-	case tokValue:
+	switch tok &^ format.MoreFlag {
+	case format.TokValue:
 		p.u8() // value type; always a string in practice
 		p.push(item{kind: itText, text: p.utf16(int(p.u16()))})
-	case tokCDATA:
+	case format.TokCDATA:
 		p.push(item{kind: itText, text: p.utf16(int(p.u16()))})
-	case tokCharRef:
+	case format.TokCharRef:
 		p.push(item{kind: itText, text: string(rune(p.u16()))})
-	case tokEntityRef:
+	case format.TokEntityRef:
 		p.push(item{kind: itText, text: entity(p.name())})
-	case tokSubst, tokOptSubst:
+	case format.TokNormalSub, format.TokOptionalSub:
 		id := int(p.u16())
 		p.u8() // declared type; the value carries its own
-		p.push(item{kind: itSub, sub: id, opt: tok == tokOptSubst})
-	case tokPITarget:
+		p.push(item{kind: itSub, sub: id, opt: tok == format.TokOptionalSub})
+	case format.TokPITarget:
 		target := p.name()
 		data := ""
-		if p.pos < p.end && p.b[p.pos] == tokPIData {
+		if p.pos < p.end && p.b[p.pos] == format.TokPIData {
 			p.pos++
 			data = p.utf16(int(p.u16()))
 		}
 		p.push(item{kind: itPI, text: target + " " + data})
-	case tokPIData:
+	case format.TokPIData:
 		p.utf16(int(p.u16()))
-	case tokTemplate:
+	case format.TokTemplate:
 		p.pos = start
 		p.push(item{kind: itInst, inst: p.templateInstance()})
 	default:
@@ -261,14 +242,14 @@ func (p *parser) element() *tnode {
 	p.skipDependencyID()
 	p.u32() // data size
 	n := p.ar.nodeS.one(tnode{name: p.name()})
-	if tok&0x40 != 0 {
+	if tok&format.MoreFlag != 0 {
 		p.u32() // attribute list size
 		n.attrs = p.attributes()
 	}
 	switch t := p.u8(); t {
-	case tokCloseEmpty:
+	case format.TokCloseEmpty:
 		return n
-	case tokCloseStart:
+	case format.TokCloseStart:
 	default:
 		fail(p.pos-1, "element <%s>: expected close-start token, got 0x%02x", n.name, t)
 	}
@@ -276,14 +257,14 @@ func (p *parser) element() *tnode {
 	for {
 		p.need(1)
 		tok := p.b[p.pos]
-		switch tok & 0xbf {
-		case tokEndElement:
+		switch tok &^ format.MoreFlag {
+		case format.TokEndElement:
 			p.pos++
 			n.content = p.commit(m)
 			return n
-		case tokOpenStart:
+		case format.TokOpenStart:
 			p.push(item{kind: itElem, elem: p.element()})
-		case tokEOF:
+		case format.TokEOF:
 			fail(p.pos, "element <%s> not closed", n.name)
 		default:
 			p.contentToken(tok)
@@ -306,13 +287,13 @@ func (p *parser) skipDependencyID() {
 
 func (p *parser) attributes() []tattr {
 	am := len(p.ar.attrs)
-	for p.pos < p.end && p.b[p.pos]&0xbf == tokAttribute {
+	for p.pos < p.end && p.b[p.pos]&^format.MoreFlag == format.TokAttribute {
 		p.pos++
 		name := p.name()
 		m := p.mark()
 		for p.pos < p.end {
-			t := p.b[p.pos] & 0xbf
-			if t != tokValue && t != tokSubst && t != tokOptSubst && t != tokCharRef && t != tokEntityRef && t != tokCDATA {
+			t := p.b[p.pos] &^ format.MoreFlag
+			if t != format.TokValue && t != format.TokNormalSub && t != format.TokOptionalSub && t != format.TokCharRef && t != format.TokEntityRef && t != format.TokCDATA {
 				break
 			}
 			p.contentToken(p.b[p.pos])

@@ -1,6 +1,10 @@
 package evtx
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/tsdiag/tsdiag/evtx/internal/format"
+)
 
 // builder turns parsed BinXml items plus substitution values into a Node
 // tree.
@@ -103,13 +107,13 @@ func (bd *builder) substitute(parent *Node, it *item, vals []value) {
 	}
 	v := vals[it.sub]
 	switch {
-	case v.typ == vtBinXml:
+	case v.typ == format.TypeBinXml:
 		bd.spend(v.n, v.off)
 		bd.enter(v.off)
 		p := &parser{c: bd.c, ar: &bd.c.recArena, b: bd.c.buf, pos: v.off, end: v.off + v.n, depth: bd.depth}
 		bd.content(parent, p.fragment(), nil)
 		bd.depth--
-	case v.typ&vtArray != 0:
+	case v.typ&format.TypeArray != 0:
 		bd.spend(v.n, v.off)
 		bd.addText(parent, strings.Join(renderArray(v.typ, bd.c.buf[v.off:v.off+v.n]), ","))
 	default:
@@ -122,7 +126,7 @@ func (bd *builder) element(parent *Node, t *tnode, vals []value) {
 	// An element whose only content is an array substitution repeats once
 	// per array element, as Windows renders EventData/Data arrays.
 	if len(t.content) == 1 && t.content[0].kind == itSub {
-		if s := t.content[0].sub; s < len(vals) && vals[s].typ&vtArray != 0 && vals[s].typ != vtArray {
+		if s := t.content[0].sub; s < len(vals) && vals[s].typ&format.TypeArray != 0 && vals[s].typ != format.TypeArray {
 			v := vals[s]
 			bd.spend(v.n, v.off)
 			for _, text := range renderArray(v.typ, bd.c.buf[v.off:v.off+v.n]) {
@@ -161,7 +165,7 @@ func (bd *builder) subText(sub int, vals []value) string {
 		return ""
 	}
 	v := vals[sub]
-	if v.typ == vtBinXml || v.typ&vtArray != 0 {
+	if v.typ == format.TypeBinXml || v.typ&format.TypeArray != 0 {
 		tmp := &Node{}
 		bd.substitute(tmp, &item{kind: itSub, sub: sub}, vals)
 		if len(tmp.Children) > 0 {
@@ -174,14 +178,14 @@ func (bd *builder) subText(sub int, vals []value) string {
 }
 
 func (bd *builder) render(v value) string {
-	if v.typ == vtString {
+	if v.typ == format.TypeString {
 		return bd.c.utf16(bd.c.buf[v.off : v.off+v.n])
 	}
 	return renderValue(v.typ, bd.c.buf[v.off:v.off+v.n])
 }
 
 func isEmpty(sub int, vals []value) bool {
-	return sub >= len(vals) || vals[sub].typ == vtNull || vals[sub].n == 0
+	return sub >= len(vals) || vals[sub].typ == format.TypeNull || vals[sub].n == 0
 }
 
 // text renders items as plain text (attribute values, filter peeks).

@@ -5,19 +5,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"strings"
-)
 
-const (
-	fileHeaderSize  = 4096
-	chunkSize       = 65536
-	chunkHeaderSize = 512
-	recordHeader    = 24
-)
-
-var (
-	fileMagic   = []byte("ElfFile\x00")
-	chunkMagic  = []byte("ElfChnk\x00")
-	recordMagic = []byte{0x2a, 0x2a, 0x00, 0x00}
+	"github.com/tsdiag/tsdiag/evtx/internal/format"
 )
 
 // chunkState holds one chunk's bytes and the names and templates parsed
@@ -95,14 +84,14 @@ func (c *chunkState) plausibleName(off, here int) bool {
 	if _, ok := c.names.get(off); ok {
 		return true
 	}
-	return off >= chunkHeaderSize && off < here && off+8 <= len(c.buf)
+	return off >= format.ChunkHeaderSize && off < here && off+8 <= len(c.buf)
 }
 
 func (c *chunkState) templateAt(off, depth int) *template {
 	if t, ok := c.tmpls.get(off); ok {
 		return t
 	}
-	if off < chunkHeaderSize || off+24 > len(c.buf) {
+	if off < format.ChunkHeaderSize || off+24 > len(c.buf) {
 		return nil
 	}
 	t := parseTemplate(c, off, depth+1)
@@ -147,25 +136,25 @@ func (d *decoder) chunk(c *chunkState, inCount bool, rep *chunkReport, emit func
 		}
 	}()
 	buf := c.buf
-	if len(buf) < chunkHeaderSize || !bytes.Equal(buf[:8], chunkMagic) {
+	if len(buf) < format.ChunkHeaderSize || string(buf[:8]) != format.ChunkMagic {
 		if allZero(buf) {
 			return nil // unused, preallocated space
 		}
-		if inCount || len(buf) >= chunkHeaderSize && bytes.Contains(buf[chunkHeaderSize:], recordMagic) {
+		if inCount || len(buf) >= format.ChunkHeaderSize && bytes.Contains(buf[format.ChunkHeaderSize:], []byte(format.RecordMagic)) {
 			rep.damagedChunk = true
 			rep.damage(d.file, c.base, "chunk", "bad chunk signature %q; chunk skipped", printable(buf[:min(8, len(buf))]))
 		}
 		return nil
 	}
 	d.checkChunk(c, rep)
-	limit := int(le32(buf[48:]))
-	declared := limit >= chunkHeaderSize && limit <= len(buf)
+	limit := int(le32(buf[format.ChunkFreeSpace:]))
+	declared := limit >= format.ChunkHeaderSize && limit <= len(buf)
 	if !declared {
 		limit = len(buf)
 	}
-	off := chunkHeaderSize
-	for off+recordHeader <= limit {
-		if !bytes.Equal(buf[off:off+4], recordMagic) {
+	off := format.ChunkHeaderSize
+	for off+format.RecordHeaderSize <= limit {
+		if string(buf[off:off+4]) != format.RecordMagic {
 			next := d.resync(c, off, limit, declared, rep)
 			if next < 0 {
 				break
@@ -173,11 +162,11 @@ func (d *decoder) chunk(c *chunkState, inCount bool, rep *chunkReport, emit func
 			off = next
 			continue
 		}
-		size := int(le32(buf[off+4:]))
-		if size < recordHeader+4 || off+size > len(buf) {
+		size := int(le32(buf[off+format.RecordSize:]))
+		if size < format.RecordHeaderSize+4 || off+size > len(buf) {
 			rep.damagedRecords++
 			rep.damage(d.file, c.base+int64(off), "record", "record size %d does not fit the chunk (truncated record)", size)
-			i := bytes.Index(buf[off+4:limit], recordMagic)
+			i := bytes.Index(buf[off+4:limit], []byte(format.RecordMagic))
 			if i < 0 {
 				break
 			}
@@ -201,11 +190,11 @@ func (d *decoder) resync(c *chunkState, off, limit int, declared bool, rep *chun
 			// zeros replaced records, which is damage, not slack.
 			rep.damagedChunk = true
 			rep.damage(d.file, c.base+int64(off), "chunk", "%d bytes of records zeroed (chunk header lists records up to number %d)",
-				limit-off, le64(c.buf[16:]))
+				limit-off, le64(c.buf[format.ChunkLastRecordNumber:]))
 		}
 		return -1
 	}
-	i := bytes.Index(c.buf[off+1:limit], recordMagic)
+	i := bytes.Index(c.buf[off+1:limit], []byte(format.RecordMagic))
 	rep.damagedRecords++
 	if i < 0 {
 		rep.damage(d.file, c.base+int64(off), "record", "%d bytes of unreadable data at the end of the chunk", limit-off)
@@ -217,19 +206,19 @@ func (d *decoder) resync(c *chunkState, off, limit int, declared bool, rep *chun
 
 func (d *decoder) checkChunk(c *chunkState, rep *chunkReport) {
 	buf := c.buf
-	if len(buf) < chunkSize {
+	if len(buf) < format.ChunkSize {
 		rep.damagedChunk = true
-		rep.damage(d.file, c.base, "chunk", "chunk truncated to %d of %d bytes", len(buf), chunkSize)
+		rep.damage(d.file, c.base, "chunk", "chunk truncated to %d of %d bytes", len(buf), format.ChunkSize)
 	}
 	h := crc32.NewIEEE()
-	h.Write(buf[:120])
-	h.Write(buf[128:chunkHeaderSize])
-	if h.Sum32() != le32(buf[124:]) {
+	h.Write(buf[:format.ChunkFlags])
+	h.Write(buf[format.ChunkStrings:format.ChunkHeaderSize])
+	if h.Sum32() != le32(buf[format.ChunkChecksum:]) {
 		rep.damagedChunk = true
 		rep.damage(d.file, c.base, "chunk", "chunk header checksum mismatch (decoded anyway)")
 	}
-	free := int(le32(buf[48:]))
-	if free >= chunkHeaderSize && free <= len(buf) && crc32.ChecksumIEEE(buf[chunkHeaderSize:free]) != le32(buf[52:]) {
+	free := int(le32(buf[format.ChunkFreeSpace:]))
+	if free >= format.ChunkHeaderSize && free <= len(buf) && crc32.ChecksumIEEE(buf[format.ChunkHeaderSize:free]) != le32(buf[format.ChunkRecordsChecksum:]) {
 		rep.damagedChunk = true
 		rep.damage(d.file, c.base, "chunk", "event records checksum mismatch (decoded anyway)")
 	}
@@ -243,7 +232,7 @@ func (d *decoder) record(c *chunkState, off, size int, rep *chunkReport, emit fu
 			if r := recover(); r != nil {
 				ev = nil
 				rep.damagedRecords++
-				rep.damage(d.file, c.base+int64(off), "record", "record %d: %s", le64(c.buf[off+8:]), describe(r))
+				rep.damage(d.file, c.base+int64(off), "record", "record %d: %s", le64(c.buf[off+format.RecordID:]), describe(r))
 			}
 		}()
 		ev = d.decodeRecord(c, off, size)
@@ -279,7 +268,7 @@ func describe(r any) string {
 func (d *decoder) decodeRecord(c *chunkState, off, size int) *Event {
 	c.vals = c.vals[:0]
 	c.recArena.reset()
-	p := parser{c: c, ar: &c.recArena, b: c.buf, pos: off + recordHeader, end: off + size - 4}
+	p := parser{c: c, ar: &c.recArena, b: c.buf, pos: off + format.RecordHeaderSize, end: off + size - 4}
 	items := p.fragment()
 	bd := c.newBuilder()
 	if !d.opts.KeepTree {
@@ -305,10 +294,10 @@ func (d *decoder) decodeRecord(c *chunkState, off, size int) *Event {
 	// A record caught while being written has zeroed values; its header
 	// still holds the real record id and write time.
 	if ev.RecordID == 0 {
-		ev.RecordID = le64(c.buf[off+8:])
+		ev.RecordID = le64(c.buf[off+format.RecordID:])
 	}
 	if ev.TimeCreated.Year() <= 1601 {
-		ev.TimeCreated = fileTime(le64(c.buf[off+16:]))
+		ev.TimeCreated = fileTime(le64(c.buf[off+format.RecordWriteTime:]))
 	}
 	ev.File, ev.Offset = d.file, c.base+int64(off)
 	if !d.opts.KeepTree {
@@ -340,7 +329,7 @@ func peek(bd *builder, items []item) (string, uint16, bool) {
 // case of a single substitution.
 func peekID(bd *builder, items []item, vals []value) uint16 {
 	if len(items) == 1 && items[0].kind == itSub && items[0].sub < len(vals) {
-		if v := vals[items[0].sub]; v.typ == vtUint16 && v.n == 2 {
+		if v := vals[items[0].sub]; v.typ == format.TypeUint16 && v.n == 2 {
 			return le16(bd.c.buf[v.off:])
 		}
 	}

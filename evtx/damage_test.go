@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tsdiag/tsdiag/evtx/internal/format"
 )
 
 // chunkSig is what decoding one chunk produced, independent of where the
@@ -20,8 +22,8 @@ import (
 func chunkSigs(evs []*Event) map[int64]string {
 	per := map[int64][]string{}
 	for _, e := range evs {
-		idx := (e.Offset - fileHeaderSize) / chunkSize
-		rel := (e.Offset - fileHeaderSize) % chunkSize
+		idx := (e.Offset - format.FileHeaderSize) / format.ChunkSize
+		rel := (e.Offset - format.FileHeaderSize) % format.ChunkSize
 		per[idx] = append(per[idx], fmt.Sprintf("%d/%d/%d/%s/%q", rel, e.RecordID, e.EventID, e.Provider, e.Params))
 	}
 	out := map[int64]string{}
@@ -72,13 +74,13 @@ func decodeBounded(t *testing.T, name string, b []byte, limit time.Duration) ([]
 // checksums cover: a change there must be reported as damage.
 func checkedRegions(b []byte) [][2]int {
 	var out [][2]int
-	for off := fileHeaderSize; off+chunkSize <= len(b); off += chunkSize {
-		c := b[off : off+chunkSize]
-		if !bytes.Equal(c[:8], chunkMagic) {
+	for off := format.FileHeaderSize; off+format.ChunkSize <= len(b); off += format.ChunkSize {
+		c := b[off : off+format.ChunkSize]
+		if string(c[:8]) != format.ChunkMagic {
 			continue
 		}
 		free := int(le32(c[48:]))
-		if free < 512 || free > chunkSize {
+		if free < 512 || free > format.ChunkSize {
 			continue
 		}
 		hdr := crc32.Update(crc32.ChecksumIEEE(c[:120]), crc32.IEEETable, c[128:512])
@@ -98,7 +100,7 @@ type mutation struct {
 
 func mutate(rng *rand.Rand, orig []byte, i int) mutation {
 	b := append([]byte(nil), orig...)
-	chunks := (len(b) - fileHeaderSize) / chunkSize
+	chunks := (len(b) - format.FileHeaderSize) / format.ChunkSize
 	switch i % 5 {
 	case 0:
 		m := mutation{kind: "bitflips", data: b}
@@ -112,22 +114,22 @@ func mutate(rng *rand.Rand, orig []byte, i int) mutation {
 		return mutation{kind: "truncated", data: b[:rng.Intn(len(b))]}
 	case 2:
 		if chunks > 0 {
-			off := fileHeaderSize + rng.Intn(chunks)*chunkSize
-			clear(b[off : off+chunkSize])
+			off := format.FileHeaderSize + rng.Intn(chunks)*format.ChunkSize
+			clear(b[off : off+format.ChunkSize])
 		}
 		return mutation{kind: "zeroed chunk", data: b}
 	case 3:
 		if chunks > 1 {
 			x, y := rng.Intn(chunks), rng.Intn(chunks)
-			cx := append([]byte(nil), b[fileHeaderSize+x*chunkSize:][:chunkSize]...)
-			copy(b[fileHeaderSize+x*chunkSize:][:chunkSize], b[fileHeaderSize+y*chunkSize:][:chunkSize])
-			copy(b[fileHeaderSize+y*chunkSize:][:chunkSize], cx)
+			cx := append([]byte(nil), b[format.FileHeaderSize+x*format.ChunkSize:][:format.ChunkSize]...)
+			copy(b[format.FileHeaderSize+x*format.ChunkSize:][:format.ChunkSize], b[format.FileHeaderSize+y*format.ChunkSize:][:format.ChunkSize])
+			copy(b[format.FileHeaderSize+y*format.ChunkSize:][:format.ChunkSize], cx)
 		}
 		return mutation{kind: "chunks swapped", data: b}
 	default:
 		// a burst of random bytes inside one chunk's records
 		if chunks > 0 {
-			off := fileHeaderSize + rng.Intn(chunks)*chunkSize + 512 + rng.Intn(chunkSize-1024)
+			off := format.FileHeaderSize + rng.Intn(chunks)*format.ChunkSize + 512 + rng.Intn(format.ChunkSize-1024)
 			rng.Read(b[off : off+1+rng.Intn(512)])
 		}
 		return mutation{kind: "garbage burst", data: b}
@@ -158,8 +160,8 @@ func TestMutatedCorpus(t *testing.T) {
 		}
 		sigs := chunkSigs(evs)
 		origChunk := map[string]int64{}
-		for off := fileHeaderSize; off+chunkSize <= len(orig); off += chunkSize {
-			origChunk[string(orig[off:off+chunkSize])] = int64((off - fileHeaderSize) / chunkSize)
+		for off := format.FileHeaderSize; off+format.ChunkSize <= len(orig); off += format.ChunkSize {
+			origChunk[string(orig[off:off+format.ChunkSize])] = int64((off - format.FileHeaderSize) / format.ChunkSize)
 		}
 		regions := checkedRegions(orig)
 		for i := 0; i < 10; i++ {
@@ -168,15 +170,15 @@ func TestMutatedCorpus(t *testing.T) {
 			mevs, st, err := decodeBounded(t, label, m.data, 30*time.Second)
 			copies++
 			if err != nil {
-				if errors.Is(err, ErrNotEVTX) && (len(m.data) < fileHeaderSize+8 || !bytes.Equal(m.data[:8], fileMagic)) {
+				if errors.Is(err, ErrNotEVTX) && (len(m.data) < format.FileHeaderSize+8 || string(m.data[:8]) != format.FileMagic) {
 					continue // too little left to be EVTX: a clear error, not a crash
 				}
 				t.Fatalf("%s: %v", label, err)
 			}
 			msigs := chunkSigs(mevs)
-			for off := fileHeaderSize; off+chunkSize <= len(m.data); off += chunkSize {
-				j := int64((off - fileHeaderSize) / chunkSize)
-				src, ok := origChunk[string(m.data[off:off+chunkSize])]
+			for off := format.FileHeaderSize; off+format.ChunkSize <= len(m.data); off += format.ChunkSize {
+				j := int64((off - format.FileHeaderSize) / format.ChunkSize)
+				src, ok := origChunk[string(m.data[off:off+format.ChunkSize])]
 				if ok && msigs[j] != sigs[src] {
 					t.Errorf("%s: intact chunk %d (originally %d) decoded differently:\n%.300s\nwant\n%.300s", label, j, src, msigs[j], sigs[src])
 				}
@@ -216,9 +218,9 @@ func TestDamageReported(t *testing.T) {
 
 	t.Run("bad chunk magic", func(t *testing.T) {
 		b := append([]byte(nil), orig...)
-		copy(b[fileHeaderSize+chunkSize:], "XXXXXXXX")
+		copy(b[format.FileHeaderSize+format.ChunkSize:], "XXXXXXXX")
 		evs, st, err := decodeBounded(t, "magic", b, 30*time.Second)
-		if err != nil || st.DamagedChunks != 1 || len(st.Damages) != 1 || st.Damages[0].Offset != fileHeaderSize+chunkSize ||
+		if err != nil || st.DamagedChunks != 1 || len(st.Damages) != 1 || st.Damages[0].Offset != format.FileHeaderSize+format.ChunkSize ||
 			!strings.Contains(st.Damages[0].Reason, "bad chunk signature") {
 			t.Fatalf("err %v, stats %+v", err, st)
 		}
@@ -228,7 +230,7 @@ func TestDamageReported(t *testing.T) {
 		}
 	})
 	t.Run("truncated record", func(t *testing.T) {
-		b := orig[:fileHeaderSize+chunkSize+20000]
+		b := orig[:format.FileHeaderSize+format.ChunkSize+20000]
 		evs, st, err := decodeBounded(t, "trunc", b, 30*time.Second)
 		if err != nil || st.DamagedChunks == 0 || len(evs) <= strings.Count(perChunk[0], "\n") {
 			t.Fatalf("err %v, %d events, stats %+v", err, len(evs), st)
@@ -244,9 +246,9 @@ func TestDamageReported(t *testing.T) {
 	t.Run("bad template offset", func(t *testing.T) {
 		b := append([]byte(nil), orig...)
 		// First record's template instance: 0x0f 01 01 00 | 0x0c 01 id(4) offset(4)
-		rec := fileHeaderSize + 512
+		rec := format.FileHeaderSize + 512
 		tok := rec + 24 + 4
-		if b[tok] != tokTemplate {
+		if b[tok] != format.TokTemplate {
 			t.Skipf("first record does not start with a template instance")
 		}
 		putLE32(b[tok+6:], 0xfff0)
@@ -297,7 +299,7 @@ func TestDamageReported(t *testing.T) {
 		// The stream fails inside its third chunk: the two whole chunks and
 		// the part of the third read are decoded, then the error is returned
 		// with its offset, sequentially and in parallel alike.
-		cut := fileHeaderSize + 2*chunkSize + 1000
+		cut := format.FileHeaderSize + 2*format.ChunkSize + 1000
 		fail := errors.New("device went away")
 		for _, workers := range []int{0, 2} {
 			var ids []uint64
@@ -311,7 +313,7 @@ func TestDamageReported(t *testing.T) {
 			}
 			whole := 0
 			for _, e := range events(t, orig) {
-				if e.Offset+int64(le32(orig[e.Offset+4:])) <= int64(fileHeaderSize+2*chunkSize) {
+				if e.Offset+int64(le32(orig[e.Offset+4:])) <= int64(format.FileHeaderSize+2*format.ChunkSize) {
 					whole++
 				}
 			}
@@ -355,8 +357,8 @@ func TestDamageKeptUpToCap(t *testing.T) {
 	b := append([]byte(nil), orig...)
 	const chunks = 2
 	for c := 0; c < chunks; c++ {
-		start := fileHeaderSize + c*chunkSize + chunkHeaderSize
-		for off := start; off+8 <= fileHeaderSize+(c+1)*chunkSize; off += 8 {
+		start := format.FileHeaderSize + c*format.ChunkSize + format.ChunkHeaderSize
+		for off := start; off+8 <= format.FileHeaderSize+(c+1)*format.ChunkSize; off += 8 {
 			copy(b[off:], "**\x00\x00\x00\x00\x00\x00")
 		}
 	}

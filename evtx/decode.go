@@ -1,13 +1,14 @@
 package evtx
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
 	"sync"
+
+	"github.com/tsdiag/tsdiag/evtx/internal/format"
 )
 
 // Options control a decode.
@@ -28,7 +29,7 @@ var ErrNotEVTX = errors.New("not an EVTX file (no ElfFile header)")
 
 // IsEVTX reports whether head starts like an EVTX file.
 func IsEVTX(head []byte) bool {
-	return len(head) >= 8 && bytes.Equal(head[:8], fileMagic)
+	return len(head) >= len(format.FileMagic) && string(head[:len(format.FileMagic)]) == format.FileMagic
 }
 
 // Decode reads an EVTX stream chunk by chunk and calls fn for every event
@@ -41,25 +42,25 @@ func IsEVTX(head []byte) bool {
 func Decode(r io.Reader, name string, opts Options, fn func(*Event) error) (Stats, error) {
 	st := Stats{Files: 1}
 	d := &decoder{file: name, opts: opts}
-	head := make([]byte, fileHeaderSize)
+	head := make([]byte, format.FileHeaderSize)
 	n, err := io.ReadFull(r, head)
 	st.Bytes += int64(n)
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 		return st, fmt.Errorf("%s: %w", name, err)
 	}
-	buf := make([]byte, chunkSize)
+	buf := make([]byte, format.ChunkSize)
 	count, ok := d.header(head[:n], &st)
 	if !ok {
 		// A damaged file header is survivable when a chunk follows it.
 		m, _ := io.ReadFull(r, buf)
 		st.Bytes += int64(m)
-		if n < fileHeaderSize || m < 8 || !bytes.Equal(buf[:8], chunkMagic) {
+		if n < format.FileHeaderSize || m < 8 || string(buf[:8]) != format.ChunkMagic {
 			return Stats{Bytes: st.Bytes}, fmt.Errorf("%s: %w", name, ErrNotEVTX)
 		}
 		st.AddDamages(Damage{File: name, Kind: "header", Reason: "bad file signature; chunks read anyway"})
 		return st, d.stream(r, buf, m, count, &st, fn)
 	}
-	if n < fileHeaderSize {
+	if n < format.FileHeaderSize {
 		st.AddDamages(Damage{File: name, Offset: int64(n), Kind: "file", Reason: "file truncated inside its header"})
 		return st, nil
 	}
@@ -75,13 +76,13 @@ func (d *decoder) header(head []byte, st *Stats) (int, bool) {
 	if !IsEVTX(head) {
 		return 0, false
 	}
-	if len(head) < 128 {
+	if len(head) < format.HeaderUsed {
 		return 0, true
 	}
-	if crc32.ChecksumIEEE(head[:120]) != le32(head[124:]) {
+	if crc32.ChecksumIEEE(head[:format.FileFlags]) != le32(head[format.FileChecksum:]) {
 		st.AddDamages(Damage{File: d.file, Kind: "header", Reason: "file header checksum mismatch (decoded anyway)"})
 	}
-	return int(le16(head[42:])), true
+	return int(le16(head[format.FileChunkCount:])), true
 }
 
 // stream decodes chunks read sequentially; pre holds bytes of the first
@@ -97,9 +98,9 @@ func (d *decoder) stream(r io.Reader, buf []byte, pre, count int, st *Stats, fn 
 			if err == nil || err == io.EOF {
 				return nil
 			}
-			return fmt.Errorf("%s: read at offset %d: %w", d.file, fileHeaderSize+int64(i)*chunkSize, err)
+			return fmt.Errorf("%s: read at offset %d: %w", d.file, format.FileHeaderSize+int64(i)*format.ChunkSize, err)
 		}
-		c.reset(buf[:m], fileHeaderSize+int64(i)*chunkSize)
+		c.reset(buf[:m], format.FileHeaderSize+int64(i)*format.ChunkSize)
 		var rep chunkReport
 		ferr := d.chunk(c, i < count, &rep, fn)
 		st.fold(&rep)
@@ -110,7 +111,7 @@ func (d *decoder) stream(r io.Reader, buf []byte, pre, count int, st *Stats, fn 
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("%s: read at offset %d: %w", d.file, fileHeaderSize+int64(i)*chunkSize+int64(m), err)
+			return fmt.Errorf("%s: read at offset %d: %w", d.file, format.FileHeaderSize+int64(i)*format.ChunkSize+int64(m), err)
 		}
 	}
 }
@@ -141,19 +142,19 @@ func DecodeFile(path string, opts Options, fn func(*Event) error) (Stats, error)
 	if err != nil {
 		return Stats{}, err
 	}
-	head := make([]byte, fileHeaderSize)
+	head := make([]byte, format.FileHeaderSize)
 	n, _ := io.ReadFull(f, head)
 	st := Stats{Files: 1}
 	d := &decoder{file: path, opts: opts}
 	count, ok := d.header(head[:n], &st)
-	if !ok || n < fileHeaderSize {
+	if !ok || n < format.FileHeaderSize {
 		// Damaged or tiny headers take the sequential path, which handles them.
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return st, err
 		}
 		return Decode(f, path, opts, fn)
 	}
-	chunks := int((fi.Size() - fileHeaderSize + chunkSize - 1) / chunkSize)
+	chunks := int((fi.Size() - format.FileHeaderSize + format.ChunkSize - 1) / format.ChunkSize)
 	err = d.parallel(fileChunks(f, chunks), count, &st, fn)
 	st.Bytes = fi.Size()
 	return st, err
@@ -196,7 +197,7 @@ func (s *chunkSource) stream() bool { return s.total < 0 }
 
 func fileChunks(ra io.ReaderAt, chunks int) *chunkSource {
 	return &chunkSource{total: chunks, read: func(buf []byte, first int) (int, error) {
-		return ra.ReadAt(buf, fileHeaderSize+int64(first)*chunkSize)
+		return ra.ReadAt(buf, format.FileHeaderSize+int64(first)*format.ChunkSize)
 	}}
 }
 
@@ -234,7 +235,7 @@ func (d *decoder) parallel(src *chunkSource, count int, st *Stats, fn func(*Even
 		go func() {
 			defer wg.Done()
 			c := newChunkState()
-			buf := make([]byte, batch*chunkSize)
+			buf := make([]byte, batch*format.ChunkSize)
 			for {
 				b, ok := m.claim(buf)
 				if !ok {
@@ -262,16 +263,16 @@ type claimed struct {
 // decodeBatch decodes the chunks of a batch in turn; a read error becomes
 // the result of the chunk where reading stopped, delivered in its place.
 func (d *decoder) decodeBatch(c *chunkState, b claimed, count int, done func(int, *chunkResult)) {
-	base := fileHeaderSize + int64(b.first)*chunkSize
+	base := format.FileHeaderSize + int64(b.first)*format.ChunkSize
 	for j := range b.n {
-		at := j * chunkSize
+		at := j * format.ChunkSize
 		var res chunkResult
 		if at >= b.got && b.err != nil && b.err != io.EOF {
 			res.err = fmt.Errorf("%s: read at offset %d: %w", d.file, base+int64(b.got), b.err)
 			done(b.first+j, &res)
 			return
 		}
-		c.reset(b.buf[min(at, b.got):min(at+chunkSize, b.got)], base+int64(at))
+		c.reset(b.buf[min(at, b.got):min(at+format.ChunkSize, b.got)], base+int64(at))
 		d.chunk(c, b.first+j < count, &res.rep, func(ev *Event) error {
 			res.events = append(res.events, ev)
 			return nil
@@ -317,8 +318,8 @@ func (m *merge) claim(buf []byte) (claimed, bool) {
 		m.mu.Unlock()
 		return claimed{}, false
 	}
-	b := claimed{buf: buf[:min(batch, m.chunks-m.claimed)*chunkSize], first: m.claimed}
-	b.n = len(b.buf) / chunkSize
+	b := claimed{buf: buf[:min(batch, m.chunks-m.claimed)*format.ChunkSize], first: m.claimed}
+	b.n = len(b.buf) / format.ChunkSize
 	m.claimed += b.n
 	m.mu.Unlock()
 	b.got, b.err = m.src.read(b.buf, b.first)
@@ -338,7 +339,7 @@ func (m *merge) claimStream(buf []byte) (claimed, bool) {
 		return claimed{}, false
 	}
 	b.got, b.err = m.src.read(buf, b.first)
-	b.n = (b.got + chunkSize - 1) / chunkSize
+	b.n = (b.got + format.ChunkSize - 1) / format.ChunkSize
 	if b.err != nil && b.err != io.EOF {
 		b.n++ // the read error is delivered after the chunks read
 	}

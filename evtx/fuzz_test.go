@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tsdiag/tsdiag/evtx/internal/format"
 )
 
 // Fuzz targets for the three entry points: a whole file, one chunk, one
@@ -59,7 +61,7 @@ func bounded(t *testing.T, fn func()) {
 func FuzzDecodeFile(f *testing.F) {
 	for _, b := range corpusFilesOrNil(f) {
 		// the header and first chunk keep the seeds small
-		f.Add(b[:min(len(b), fileHeaderSize+chunkSize)])
+		f.Add(b[:min(len(b), format.FileHeaderSize+format.ChunkSize)])
 	}
 	f.Add([]byte("ElfFile\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -80,7 +82,7 @@ func FuzzDecodeFile(f *testing.F) {
 
 func decodeChunkBytes(data []byte, opts Options) (Stats, error) {
 	c := newChunkState()
-	c.reset(data, fileHeaderSize)
+	c.reset(data, format.FileHeaderSize)
 	d := &decoder{file: "fuzz", opts: opts}
 	var rep chunkReport
 	err := d.chunk(c, true, &rep, func(e *Event) error {
@@ -94,13 +96,13 @@ func decodeChunkBytes(data []byte, opts Options) (Stats, error) {
 
 func FuzzDecodeChunk(f *testing.F) {
 	for _, b := range corpusFilesOrNil(f) {
-		for off := fileHeaderSize; off+chunkSize <= len(b) && off < fileHeaderSize+3*chunkSize; off += chunkSize {
-			f.Add(b[off : off+chunkSize])
+		for off := format.FileHeaderSize; off+format.ChunkSize <= len(b) && off < format.FileHeaderSize+3*format.ChunkSize; off += format.ChunkSize {
+			f.Add(b[off : off+format.ChunkSize])
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if len(data) > chunkSize {
-			data = data[:chunkSize]
+		if len(data) > format.ChunkSize {
+			data = data[:format.ChunkSize]
 		}
 		var st, fst Stats
 		var err error
@@ -124,32 +126,32 @@ func recordBase(f *testing.F) ([]byte, int) {
 	if err != nil {
 		f.Skipf("shared corpus absent: %v", err)
 	}
-	c := b[fileHeaderSize : fileHeaderSize+chunkSize]
+	c := b[format.FileHeaderSize : format.FileHeaderSize+format.ChunkSize]
 	return c, int(le32(c[44:]))
 }
 
 func FuzzDecodeRecord(f *testing.F) {
 	base, last := recordBase(f)
-	for off := chunkHeaderSize; off < last; {
+	for off := format.ChunkHeaderSize; off < last; {
 		size := int(le32(base[off+4:]))
-		f.Add(base[off+recordHeader : off+size-4])
+		f.Add(base[off+format.RecordHeaderSize : off+size-4])
 		off += size
 	}
 	f.Fuzz(func(t *testing.T, binxml []byte) {
 		c := append([]byte(nil), base...)
-		room := chunkSize - last - recordHeader - 4
+		room := format.ChunkSize - last - format.RecordHeaderSize - 4
 		if len(binxml) > room {
 			binxml = binxml[:room]
 		}
-		size := recordHeader + len(binxml) + 4
-		copy(c[last:], recordMagic)
+		size := format.RecordHeaderSize + len(binxml) + 4
+		copy(c[last:], format.RecordMagic)
 		putLE32(c[last+4:], uint32(size))
-		copy(c[last+recordHeader:], binxml)
+		copy(c[last+format.RecordHeaderSize:], binxml)
 		putLE32(c[last+size-4:], uint32(size))
 		var rep chunkReport
 		bounded(t, func() {
 			cs := newChunkState()
-			cs.reset(c, fileHeaderSize)
+			cs.reset(c, format.FileHeaderSize)
 			d := &decoder{file: "fuzz", opts: Options{KeepTree: true}}
 			d.record(cs, last, size, &rep, func(e *Event) error {
 				_ = e.XML()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	gevtx "github.com/0xrawsec/golang-evtx/evtx"
+	"github.com/tsdiag/tsdiag/evtx/internal/format"
 )
 
 // golangEvtx decodes a file with github.com/0xrawsec/golang-evtx, driven
@@ -53,7 +54,7 @@ func golangEvtxEach(path string, res *golangEvtxResult, fn func(int64, *gevtx.Go
 	if err != nil {
 		return err
 	}
-	for off := int64(fileHeaderSize); off+chunkSize <= fi.Size(); off += chunkSize {
+	for off := int64(format.FileHeaderSize); off+format.ChunkSize <= fi.Size(); off += format.ChunkSize {
 		golangEvtxChunk(&ef, off, res, fn)
 	}
 	return nil

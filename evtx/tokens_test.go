@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf16"
+
+	"github.com/tsdiag/tsdiag/evtx/internal/format"
 )
 
 // bx writes raw BinXml (MS-EVEN6 2.2.12) without templates, the shape some
@@ -39,37 +41,37 @@ func (x *bx) name(s string) {
 }
 
 func (x *bx) open(name string, attrs ...[2]string) {
-	tok := byte(tokOpenStart)
+	tok := byte(format.TokOpenStart)
 	if len(attrs) > 0 {
-		tok |= 0x40
+		tok |= format.MoreFlag
 	}
 	x.u8(tok)
-	x.u16(0xffff) // dependency id
-	x.u32(0)      // data size (not used by readers)
+	x.u16(format.NoDependency)
+	x.u32(0) // data size (not used by readers)
 	x.name(name)
 	if len(attrs) > 0 {
 		x.u32(0) // attribute list size
 		for i, a := range attrs {
-			t := byte(tokAttribute)
+			t := byte(format.TokAttribute)
 			if i < len(attrs)-1 {
-				t |= 0x40
+				t |= format.MoreFlag
 			}
 			x.u8(t)
 			x.name(a[0])
 			x.text(a[1])
 		}
 	}
-	x.u8(tokCloseStart)
+	x.u8(format.TokCloseStart)
 }
 
 func (x *bx) text(s string) {
-	x.u8(tokValue)
-	x.u8(vtString)
+	x.u8(format.TokValue)
+	x.u8(format.TypeString)
 	x.u16(uint16(len([]rune(s))))
 	x.str(s)
 }
 
-func (x *bx) end() { x.u8(tokEndElement) }
+func (x *bx) end() { x.u8(format.TokEndElement) }
 
 func (x *bx) leaf(name, text string, attrs ...[2]string) {
 	x.open(name, attrs...)
@@ -79,43 +81,43 @@ func (x *bx) leaf(name, text string, attrs ...[2]string) {
 
 // chunkWith places one record holding body at offset 512 of a fresh chunk.
 func chunkWith(build func(x *bx)) []byte {
-	c := make([]byte, chunkSize)
-	copy(c, chunkMagic)
-	x := &bx{base: chunkHeaderSize + recordHeader}
-	x.u8(tokFragmentHead)
+	c := make([]byte, format.ChunkSize)
+	copy(c, format.ChunkMagic)
+	x := &bx{base: format.ChunkHeaderSize + format.RecordHeaderSize}
+	x.u8(format.TokFragmentHeader)
 	x.u8(1)
 	x.u8(1)
 	x.u8(0)
 	build(x)
-	x.u8(tokEOF)
-	size := recordHeader + len(x.b) + 4
+	x.u8(format.TokEOF)
+	size := format.RecordHeaderSize + len(x.b) + 4
 	size += (8 - size%8) % 8
-	r := c[chunkHeaderSize:]
-	copy(r, recordMagic)
+	r := c[format.ChunkHeaderSize:]
+	copy(r, format.RecordMagic)
 	binary.LittleEndian.PutUint32(r[4:], uint32(size))
 	binary.LittleEndian.PutUint64(r[8:], 77)
 	binary.LittleEndian.PutUint64(r[16:], 132000000000000000)
-	copy(r[recordHeader:], x.b)
+	copy(r[format.RecordHeaderSize:], x.b)
 	binary.LittleEndian.PutUint32(r[size-4:], uint32(size))
-	free := chunkHeaderSize + size
+	free := format.ChunkHeaderSize + size
 	binary.LittleEndian.PutUint64(c[8:], 77)
 	binary.LittleEndian.PutUint64(c[16:], 77)
 	binary.LittleEndian.PutUint32(c[40:], 128)
-	binary.LittleEndian.PutUint32(c[44:], chunkHeaderSize)
+	binary.LittleEndian.PutUint32(c[44:], format.ChunkHeaderSize)
 	binary.LittleEndian.PutUint32(c[48:], uint32(free))
-	binary.LittleEndian.PutUint32(c[52:], crc32.ChecksumIEEE(c[chunkHeaderSize:free]))
-	h := crc32.Update(crc32.ChecksumIEEE(c[:120]), crc32.IEEETable, c[128:chunkHeaderSize])
+	binary.LittleEndian.PutUint32(c[52:], crc32.ChecksumIEEE(c[format.ChunkHeaderSize:free]))
+	h := crc32.Update(crc32.ChecksumIEEE(c[:120]), crc32.IEEETable, c[128:format.ChunkHeaderSize])
 	binary.LittleEndian.PutUint32(c[124:], h)
 	return c
 }
 
 func fileWith(chunks ...[]byte) []byte {
-	h := make([]byte, fileHeaderSize)
-	copy(h, fileMagic)
+	h := make([]byte, format.FileHeaderSize)
+	copy(h, format.FileMagic)
 	binary.LittleEndian.PutUint32(h[32:], 128)
 	binary.LittleEndian.PutUint16(h[36:], 1)
 	binary.LittleEndian.PutUint16(h[38:], 3)
-	binary.LittleEndian.PutUint16(h[40:], fileHeaderSize)
+	binary.LittleEndian.PutUint16(h[40:], format.FileHeaderSize)
 	binary.LittleEndian.PutUint16(h[42:], uint16(len(chunks)))
 	binary.LittleEndian.PutUint32(h[124:], crc32.ChecksumIEEE(h[:120]))
 	for _, c := range chunks {
@@ -133,7 +135,7 @@ func TestRecordWithoutTemplateAllTokens(t *testing.T) {
 		x.leaf("EventID", "4711", [2]string{"Qualifiers", "16384"})
 		x.open("Computer")
 		x.text("A")
-		x.u8(tokEntityRef)
+		x.u8(format.TokEntityRef)
 		x.name("amp")
 		x.text("B")
 		x.end()
@@ -142,20 +144,20 @@ func TestRecordWithoutTemplateAllTokens(t *testing.T) {
 		x.end() // System
 		x.open("EventData")
 		x.open("Data", [2]string{"Name", "x"})
-		x.u8(tokCDATA)
+		x.u8(format.TokCDATA)
 		x.u16(9)
 		x.str("raw<text>")
 		x.end()
 		x.open("Data")
-		x.u8(tokCharRef)
+		x.u8(format.TokCharRef)
 		x.u16('A')
 		x.end()
 		x.open("Data")
 		x.end()
 		x.end() // EventData
-		x.u8(tokPITarget)
+		x.u8(format.TokPITarget)
 		x.name("pi")
-		x.u8(tokPIData)
+		x.u8(format.TokPIData)
 		x.u16(4)
 		x.str("data")
 		x.end() // Event

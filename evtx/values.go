@@ -8,36 +8,8 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
-)
 
-// Value types (MS-EVEN6 2.2.18); 0x80 marks an array of the base type.
-const (
-	vtNull     = 0x00
-	vtString   = 0x01
-	vtAnsi     = 0x02
-	vtInt8     = 0x03
-	vtUint8    = 0x04
-	vtInt16    = 0x05
-	vtUint16   = 0x06
-	vtInt32    = 0x07
-	vtUint32   = 0x08
-	vtInt64    = 0x09
-	vtUint64   = 0x0a
-	vtReal32   = 0x0b
-	vtReal64   = 0x0c
-	vtBool     = 0x0d
-	vtBinary   = 0x0e
-	vtGUID     = 0x0f
-	vtSizeT    = 0x10
-	vtFileTime = 0x11
-	vtSysTime  = 0x12
-	vtSID      = 0x13
-	vtHex32    = 0x14
-	vtHex64    = 0x15
-	vtHandle   = 0x20
-	vtBinXml   = 0x21
-	vtEvtXml   = 0x23
-	vtArray    = 0x80
+	"github.com/tsdiag/tsdiag/evtx/internal/format"
 )
 
 func le16(b []byte) uint16 { return binary.LittleEndian.Uint16(b) }
@@ -75,15 +47,15 @@ func decodeUTF16(b []byte) string {
 // fixedSize is the element size of fixed-width types (0 when variable).
 func fixedSize(t byte) int {
 	switch t {
-	case vtInt8, vtUint8:
+	case format.TypeInt8, format.TypeUint8:
 		return 1
-	case vtInt16, vtUint16:
+	case format.TypeInt16, format.TypeUint16:
 		return 2
-	case vtInt32, vtUint32, vtReal32, vtBool, vtHex32:
+	case format.TypeInt32, format.TypeUint32, format.TypeReal32, format.TypeBool, format.TypeHex32:
 		return 4
-	case vtInt64, vtUint64, vtReal64, vtFileTime, vtHex64:
+	case format.TypeInt64, format.TypeUint64, format.TypeReal64, format.TypeFileTime, format.TypeHex64:
 		return 8
-	case vtGUID, vtSysTime:
+	case format.TypeGUID, format.TypeSysTime:
 		return 16
 	}
 	return 0
@@ -97,40 +69,40 @@ func renderValue(t byte, b []byte) string {
 		return hexUpper(b)
 	}
 	switch t {
-	case vtNull:
+	case format.TypeNull:
 		return ""
-	case vtString:
+	case format.TypeString:
 		return decodeUTF16(b)
-	case vtAnsi:
+	case format.TypeAnsiString:
 		return latin1(b)
-	case vtInt8:
+	case format.TypeInt8:
 		return strconv.Itoa(int(int8(b[0])))
-	case vtUint8:
+	case format.TypeUint8:
 		return strconv.Itoa(int(b[0]))
-	case vtInt16:
+	case format.TypeInt16:
 		return strconv.Itoa(int(int16(le16(b))))
-	case vtUint16:
+	case format.TypeUint16:
 		return strconv.Itoa(int(le16(b)))
-	case vtInt32:
+	case format.TypeInt32:
 		return strconv.FormatInt(int64(int32(le32(b))), 10)
-	case vtUint32:
+	case format.TypeUint32:
 		return strconv.FormatUint(uint64(le32(b)), 10)
-	case vtInt64:
+	case format.TypeInt64:
 		return strconv.FormatInt(int64(le64(b)), 10)
-	case vtUint64:
+	case format.TypeUint64:
 		return strconv.FormatUint(le64(b), 10)
-	case vtReal32:
+	case format.TypeReal32:
 		return strconv.FormatFloat(float64(math.Float32frombits(le32(b))), 'g', -1, 32)
-	case vtReal64:
+	case format.TypeReal64:
 		return strconv.FormatFloat(math.Float64frombits(le64(b)), 'g', -1, 64)
-	case vtBool:
+	case format.TypeBool:
 		if le32(b) != 0 {
 			return "true"
 		}
 		return "false"
-	case vtGUID:
+	case format.TypeGUID:
 		return renderGUID(b)
-	case vtSizeT:
+	case format.TypeSizeT:
 		// Windows renders pointers unpadded (ProcessId 0x24c).
 		if len(b) == 4 {
 			return "0x" + strconv.FormatUint(uint64(le32(b)), 16)
@@ -138,19 +110,19 @@ func renderValue(t byte, b []byte) string {
 		if len(b) == 8 {
 			return "0x" + strconv.FormatUint(le64(b), 16)
 		}
-	case vtFileTime:
+	case format.TypeFileTime:
 		return formatTime(fileTime(le64(b)))
-	case vtSysTime:
+	case format.TypeSysTime:
 		return formatTime(systemTime(b))
-	case vtSID:
+	case format.TypeSID:
 		if s, ok := renderSID(b); ok {
 			return s
 		}
-	case vtHex32:
+	case format.TypeHex32:
 		return "0x" + strconv.FormatUint(uint64(le32(b)), 16)
-	case vtHex64:
+	case format.TypeHex64:
 		return "0x" + strconv.FormatUint(le64(b), 16)
-	case vtEvtXml:
+	case format.TypeEvtXml:
 		return decodeUTF16(b)
 	}
 	return hexUpper(b)
@@ -158,10 +130,10 @@ func renderValue(t byte, b []byte) string {
 
 // renderArray splits an array value into its elements' texts.
 func renderArray(t byte, b []byte) []string {
-	base := t &^ vtArray
+	base := t &^ format.TypeArray
 	var out []string
 	switch base {
-	case vtString:
+	case format.TypeString:
 		// NUL-terminated UTF-16 strings back to back.
 		start := 0
 		for i := 0; i+1 < len(b); i += 2 {
@@ -174,17 +146,17 @@ func renderArray(t byte, b []byte) []string {
 			out = append(out, decodeUTF16(b[start:]))
 		}
 		return out
-	case vtAnsi:
+	case format.TypeAnsiString:
 		for _, s := range strings.Split(strings.TrimRight(string(b), "\x00"), "\x00") {
 			out = append(out, latin1([]byte(s)))
 		}
 		return out
 	}
 	sz := fixedSize(base)
-	if base == vtSizeT {
+	if base == format.TypeSizeT {
 		sz = 8
 	}
-	if base == vtSID || sz == 0 {
+	if base == format.TypeSID || sz == 0 {
 		return []string{hexUpper(b)}
 	}
 	for i := 0; i+sz <= len(b); i += sz {

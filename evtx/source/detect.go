@@ -3,6 +3,7 @@ package source
 import (
 	"bytes"
 
+	"github.com/tsdiag/tsdiag/evtx"
 	"github.com/tsdiag/tsdiag/evtx/evt"
 	"github.com/tsdiag/tsdiag/evtx/xmlevents"
 )
@@ -13,7 +14,7 @@ type Format int
 // Formats Detect recognises.
 const (
 	Unknown Format = iota
-	EVTX           // "ElfFile\0"
+	EVTX           // evtx.IsEVTX: the file signature
 	EVT            // header size 0x30 then "LfLe"
 	XML            // optional BOM, white space, '<'
 	Zip            // "PK\x03\x04" (or an empty archive's "PK\x05\x06")
@@ -32,7 +33,7 @@ const SniffLen = 512
 // Detect recognises an input from its first bytes, never from its name.
 func Detect(head []byte) Format {
 	switch {
-	case bytes.HasPrefix(head, []byte("ElfFile\x00")):
+	case evtx.IsEVTX(head):
 		return EVTX
 	case evt.IsEVT(head):
 		return EVT

@@ -6,6 +6,7 @@ import (
 	"runtime"
 
 	"github.com/tsdiag/tsdiag/evtx"
+	"github.com/tsdiag/tsdiag/evtx/internal/format"
 )
 
 func (w *walker) evtxOptions() evtx.Options {
@@ -27,11 +28,10 @@ func (w *walker) evtxStream(r io.Reader, name string) {
 // checkEVTXSize reports a truncated EVTX: Windows always writes a 4 KiB
 // header and whole 64 KiB chunks, so any other size lost its tail.
 func (w *walker) checkEVTXSize(name string, st evtx.Stats, err error) {
-	const header, chunk = 4096, 65536
-	if err != nil || st.Bytes == 0 || st.Bytes >= header && (st.Bytes-header)%chunk == 0 {
+	if err != nil || st.Bytes == 0 || st.Bytes >= format.FileHeaderSize && (st.Bytes-format.FileHeaderSize)%format.ChunkSize == 0 {
 		return
 	}
-	if st.Bytes < header {
+	if st.Bytes < format.FileHeaderSize {
 		return // the decoder reported it as file damage
 	}
 	w.unreadable(name, st.Bytes, fmt.Sprintf("truncated: %d bytes is not a 4 KiB header plus whole 64 KiB chunks; the last chunk is cut short", st.Bytes))

@@ -8,12 +8,7 @@ import (
 	"os"
 
 	"github.com/tsdiag/tsdiag/evtx"
-)
-
-// EVTX layout: a 4 KiB file header, then 64 KiB chunks.
-const (
-	headerSize = 4096
-	chunkSize  = 65536
+	"github.com/tsdiag/tsdiag/evtx/internal/format"
 )
 
 // layout is the checksum of every chunk of a file, so a poll decodes only
@@ -26,8 +21,8 @@ type layout struct {
 
 func readLayout(f *os.File) (layout, error) {
 	var l layout
-	buf := make([]byte, chunkSize)
-	if _, err := f.Seek(headerSize, io.SeekStart); err != nil {
+	buf := make([]byte, format.ChunkSize)
+	if _, err := f.Seek(format.FileHeaderSize, io.SeekStart); err != nil {
 		return l, err
 	}
 	for {
@@ -59,19 +54,19 @@ func changed(prev, cur layout) []int {
 // decodeChunks decodes the file header followed by only the listed chunks,
 // and puts each event's offset back where it is in the file.
 func decodeChunks(f *os.File, name string, idx []int, filter evtx.Filter, fn func(*evtx.Event) error) (evtx.Stats, error) {
-	head := make([]byte, headerSize)
+	head := make([]byte, format.FileHeaderSize)
 	if _, err := f.ReadAt(head, 0); err != nil {
 		return evtx.Stats{}, fmt.Errorf("%s: %w", name, err)
 	}
 	parts := []io.Reader{bytes.NewReader(head)}
 	for _, i := range idx {
-		parts = append(parts, io.NewSectionReader(f, headerSize+int64(i)*chunkSize, chunkSize))
+		parts = append(parts, io.NewSectionReader(f, format.FileHeaderSize+int64(i)*format.ChunkSize, format.ChunkSize))
 	}
 	return evtx.Decode(io.MultiReader(parts...), name, evtx.Options{Filter: filter}, func(ev *evtx.Event) error {
-		if ev.Offset >= headerSize {
-			j := (ev.Offset - headerSize) / chunkSize
+		if ev.Offset >= format.FileHeaderSize {
+			j := (ev.Offset - format.FileHeaderSize) / format.ChunkSize
 			if j < int64(len(idx)) {
-				ev.Offset += (int64(idx[j]) - j) * chunkSize
+				ev.Offset += (int64(idx[j]) - j) * format.ChunkSize
 			}
 		}
 		return fn(ev)

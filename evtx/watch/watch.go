@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/tsdiag/tsdiag/evtx"
+	"github.com/tsdiag/tsdiag/evtx/internal/format"
 	"github.com/tsdiag/tsdiag/evtx/live"
 )
 
@@ -331,10 +332,9 @@ func fingerprint(path string, size int64) uint32 {
 		return 0
 	}
 	defer f.Close()
-	const header, chunk = 4096, 65536
 	h := crc32.NewIEEE()
-	io.Copy(h, io.LimitReader(f, header))
-	if last := size - chunk; last > header {
+	io.Copy(h, io.LimitReader(f, format.FileHeaderSize))
+	if last := size - format.ChunkSize; last > format.FileHeaderSize {
 		f.Seek(last, io.SeekStart)
 		io.Copy(h, f)
 	}

@@ -5,24 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-)
 
-// BinXml tokens.
-const (
-	tokEOF          = 0x00
-	tokOpenStart    = 0x01
-	tokCloseStart   = 0x02
-	tokCloseEmpty   = 0x03
-	tokEndElement   = 0x04
-	tokValue        = 0x05
-	tokAttribute    = 0x06
-	tokTemplate     = 0x0c
-	tokNormalSub    = 0x0d
-	tokOptionalSub  = 0x0e
-	tokFragment     = 0x0f
-	flagMore        = 0x40 // on OpenStart: has attributes; on Attribute: another follows
-	noDependency    = 0xffff
-	valueTypeString = 0x01
+	"github.com/tsdiag/tsdiag/evtx/internal/format"
 )
 
 // tnode is an element of a template (or of a template-less fragment).
@@ -122,18 +106,18 @@ func (c *chunk) patchSince(pos int) {
 	binary.LittleEndian.PutUint32(c.buf[pos:], uint32(len(c.buf)-pos-4))
 }
 
-func (c *chunk) fragmentHeader() { c.buf = append(c.buf, tokFragment, 1, 1, 0) }
+func (c *chunk) fragmentHeader() { c.buf = append(c.buf, format.TokFragmentHeader, 1, 1, 0) }
 
 func (c *chunk) element(n *tnode) {
-	tok := byte(tokOpenStart)
+	tok := byte(format.TokOpenStart)
 	if len(n.attrs) > 0 {
-		tok |= flagMore
+		tok |= format.MoreFlag
 	}
 	c.u8(tok)
 	if n.dep >= 0 {
 		c.u16(uint16(n.dep))
 	} else {
-		c.u16(noDependency)
+		c.u16(format.NoDependency)
 	}
 	size := c.placeholder()
 	c.name(n.name)
@@ -141,13 +125,13 @@ func (c *chunk) element(n *tnode) {
 		c.attributes(n.attrs)
 	}
 	if len(n.kids) == 0 {
-		c.u8(tokCloseEmpty)
+		c.u8(format.TokCloseEmpty)
 	} else {
-		c.u8(tokCloseStart)
+		c.u8(format.TokCloseStart)
 		for _, k := range n.kids {
 			c.item(k)
 		}
-		c.u8(tokEndElement)
+		c.u8(format.TokEndElement)
 	}
 	c.patchSince(size)
 }
@@ -155,9 +139,9 @@ func (c *chunk) element(n *tnode) {
 func (c *chunk) attributes(attrs []tattr) {
 	list := c.placeholder()
 	for i, a := range attrs {
-		tok := byte(tokAttribute)
+		tok := byte(format.TokAttribute)
 		if i < len(attrs)-1 {
-			tok |= flagMore
+			tok |= format.MoreFlag
 		}
 		c.u8(tok)
 		c.name(a.name)
@@ -171,17 +155,17 @@ func (c *chunk) item(t titem) {
 	case t.node != nil:
 		c.element(t.node)
 	case t.sub >= 0:
-		tok := byte(tokNormalSub)
+		tok := byte(format.TokNormalSub)
 		if t.optional {
-			tok = tokOptionalSub
+			tok = format.TokOptionalSub
 		}
 		c.u8(tok)
 		c.u16(uint16(t.sub))
 		c.u8(byte(t.subType))
 	default:
 		u := utf16le(t.text)
-		c.u8(tokValue)
-		c.u8(valueTypeString)
+		c.u8(format.TokValue)
+		c.u8(format.TypeString)
 		c.u16(uint16(len(u) / 2))
 		c.buf = append(c.buf, u...)
 	}
@@ -229,7 +213,7 @@ func utf16Units(s string) []uint16 {
 // templateInstance writes a template instance of t with vals, defining t
 // inline when this chunk has not seen it yet.
 func (c *chunk) templateInstance(t *template, vals []Value) error {
-	c.u8(tokTemplate)
+	c.u8(format.TokTemplate)
 	c.u8(1)
 	c.u32(t.id)
 	if off, ok := c.tmpls[t.key]; ok {
@@ -249,7 +233,7 @@ func (c *chunk) defineTemplate(t *template) {
 	size := c.placeholder()
 	c.fragmentHeader()
 	c.element(t.root)
-	c.u8(tokEOF)
+	c.u8(format.TokEOF)
 	c.patchSince(size)
 	c.tmplHeads[b] = off
 	c.tmpls[t.key] = off

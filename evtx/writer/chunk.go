@@ -3,6 +3,8 @@ package writer
 import (
 	"encoding/binary"
 	"hash/crc32"
+
+	"github.com/tsdiag/tsdiag/evtx/internal/format"
 )
 
 // chunk is one 64 KiB chunk being filled. Offsets inside BinXml are
@@ -22,7 +24,7 @@ type chunk struct {
 
 func newChunk() *chunk {
 	c := &chunk{
-		buf:   make([]byte, chunkHeaderSize, chunkSize),
+		buf:   make([]byte, format.ChunkHeaderSize, format.ChunkSize),
 		names: map[string]uint32{},
 		tmpls: map[string]uint32{},
 	}
@@ -37,7 +39,7 @@ func (c *chunk) add(r Record, t *template) (bool, error) {
 	err := c.record(r, t)
 	// A chunk filled to its last byte loses its last record in libevtx;
 	// Windows never fills one exactly either.
-	if err != nil || len(c.buf) > chunkSize-8 {
+	if err != nil || len(c.buf) > format.ChunkSize-8 {
 		c.buf = c.buf[:start]
 		c.strHeads, c.tmplHeads = strHeads, tmplHeads
 		for _, n := range c.added.names {
@@ -60,7 +62,7 @@ func (c *chunk) add(r Record, t *template) (bool, error) {
 // the trailing copy of the size.
 func (c *chunk) record(r Record, t *template) error {
 	start := len(c.buf)
-	c.u32(0x00002a2a)
+	c.buf = append(c.buf, format.RecordMagic...)
 	size := c.placeholder()
 	c.buf = binary.LittleEndian.AppendUint64(c.buf, r.RecordID)
 	c.buf = binary.LittleEndian.AppendUint64(c.buf, toFileTime(r.TimeCreated))
@@ -68,7 +70,7 @@ func (c *chunk) record(r Record, t *template) error {
 	if err := c.templateInstance(t, recordValues(r)); err != nil {
 		return err
 	}
-	c.u8(tokEOF) // libevtx reads the record's token stream up to it
+	c.u8(format.TokEOF) // libevtx reads the record's token stream up to it
 	for (len(c.buf)-start+4)%8 != 0 {
 		c.u8(0)
 	}
@@ -81,28 +83,30 @@ func (c *chunk) record(r Record, t *template) error {
 // finish fills the chunk header and returns the full 64 KiB chunk.
 func (c *chunk) finish() []byte {
 	free := len(c.buf)
-	b := c.buf[:chunkSize]
+	b := c.buf[:format.ChunkSize]
 	clear(b[free:])
-	h := b[:chunkHeaderSize]
-	copy(h, "ElfChnk\x00")
+	h := b[:format.ChunkHeaderSize]
+	copy(h, format.ChunkMagic)
 	le := binary.LittleEndian
-	le.PutUint64(h[8:], c.firstID) // first event record number
-	le.PutUint64(h[16:], c.lastID)
-	le.PutUint64(h[24:], c.firstID) // first event record identifier
-	le.PutUint64(h[32:], c.lastID)
-	le.PutUint32(h[40:], 128)
-	le.PutUint32(h[44:], c.lastRecord)
-	le.PutUint32(h[48:], uint32(free))
-	le.PutUint32(h[52:], crc32.ChecksumIEEE(b[chunkHeaderSize:free]))
+	// Record numbers and identifiers are the same: the writer numbers
+	// records from 1 like a log that never wrapped.
+	le.PutUint64(h[format.ChunkFirstRecordNumber:], c.firstID)
+	le.PutUint64(h[format.ChunkLastRecordNumber:], c.lastID)
+	le.PutUint64(h[format.ChunkFirstRecordID:], c.firstID)
+	le.PutUint64(h[format.ChunkLastRecordID:], c.lastID)
+	le.PutUint32(h[format.ChunkHeaderUsed:], format.HeaderUsed)
+	le.PutUint32(h[format.ChunkLastRecord:], c.lastRecord)
+	le.PutUint32(h[format.ChunkFreeSpace:], uint32(free))
+	le.PutUint32(h[format.ChunkRecordsChecksum:], crc32.ChecksumIEEE(b[format.ChunkHeaderSize:free]))
 	for i, off := range c.strHeads {
-		le.PutUint32(h[128+4*i:], off)
+		le.PutUint32(h[format.ChunkStrings+4*i:], off)
 	}
 	for i, off := range c.tmplHeads {
-		le.PutUint32(h[384+4*i:], off)
+		le.PutUint32(h[format.ChunkTemplates+4*i:], off)
 	}
 	crc := crc32.NewIEEE()
-	crc.Write(h[:120])
-	crc.Write(h[128:chunkHeaderSize])
-	le.PutUint32(h[124:], crc.Sum32())
+	crc.Write(h[:format.ChunkFlags])
+	crc.Write(h[format.ChunkStrings:format.ChunkHeaderSize])
+	le.PutUint32(h[format.ChunkChecksum:], crc.Sum32())
 	return b
 }

@@ -9,38 +9,40 @@ import (
 	"strings"
 	"time"
 	"unicode/utf16"
+
+	"github.com/tsdiag/tsdiag/evtx/internal/format"
 )
 
 // ValueType is a BinXml value type as it appears in substitution
 // descriptors. Array types carry ArrayFlag.
 type ValueType uint8
 
-// BinXml value types (MS-EVEN6 / libyal EVTX notes).
+// BinXml value types, with the values evtx/internal/format defines.
 const (
-	TypeNull       ValueType = 0x00
-	TypeString     ValueType = 0x01
-	TypeAnsiString ValueType = 0x02
-	TypeInt8       ValueType = 0x03
-	TypeUint8      ValueType = 0x04
-	TypeInt16      ValueType = 0x05
-	TypeUint16     ValueType = 0x06
-	TypeInt32      ValueType = 0x07
-	TypeUint32     ValueType = 0x08
-	TypeInt64      ValueType = 0x09
-	TypeUint64     ValueType = 0x0a
-	TypeReal32     ValueType = 0x0b
-	TypeReal64     ValueType = 0x0c
-	TypeBool       ValueType = 0x0d
-	TypeBinary     ValueType = 0x0e
-	TypeGUID       ValueType = 0x0f
-	TypeSizeT      ValueType = 0x10
-	TypeFileTime   ValueType = 0x11
-	TypeSysTime    ValueType = 0x12
-	TypeSID        ValueType = 0x13
-	TypeHex32      ValueType = 0x14
-	TypeHex64      ValueType = 0x15
-	TypeBinXml     ValueType = 0x21
-	ArrayFlag      ValueType = 0x80
+	TypeNull       ValueType = format.TypeNull
+	TypeString     ValueType = format.TypeString
+	TypeAnsiString ValueType = format.TypeAnsiString
+	TypeInt8       ValueType = format.TypeInt8
+	TypeUint8      ValueType = format.TypeUint8
+	TypeInt16      ValueType = format.TypeInt16
+	TypeUint16     ValueType = format.TypeUint16
+	TypeInt32      ValueType = format.TypeInt32
+	TypeUint32     ValueType = format.TypeUint32
+	TypeInt64      ValueType = format.TypeInt64
+	TypeUint64     ValueType = format.TypeUint64
+	TypeReal32     ValueType = format.TypeReal32
+	TypeReal64     ValueType = format.TypeReal64
+	TypeBool       ValueType = format.TypeBool
+	TypeBinary     ValueType = format.TypeBinary
+	TypeGUID       ValueType = format.TypeGUID
+	TypeSizeT      ValueType = format.TypeSizeT
+	TypeFileTime   ValueType = format.TypeFileTime
+	TypeSysTime    ValueType = format.TypeSysTime
+	TypeSID        ValueType = format.TypeSID
+	TypeHex32      ValueType = format.TypeHex32
+	TypeHex64      ValueType = format.TypeHex64
+	TypeBinXml     ValueType = format.TypeBinXml
+	ArrayFlag      ValueType = format.TypeArray
 )
 
 // Value is one typed substitution value. Build it with the constructors

@@ -14,14 +14,13 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+
+	"github.com/tsdiag/tsdiag/evtx/internal/format"
 )
 
-const (
-	fileHeaderSize  = 4096
-	chunkSize       = 65536
-	chunkHeaderSize = 512
-	maxChunks       = 0xffff // the file header counts chunks in 16 bits
-)
+// maxChunks is the most the file header can count (format.FileChunkCount
+// is 16 bits).
+const maxChunks = 0xffff
 
 // Writer writes an EVTX file. Records are streamed chunk by chunk when the
 // destination can seek (the header is completed on Close); otherwise the
@@ -104,7 +103,7 @@ func (w *Writer) begin() error {
 		return nil
 	}
 	w.started = true
-	_, err := w.out.Write(make([]byte, fileHeaderSize))
+	_, err := w.out.Write(make([]byte, format.FileHeaderSize))
 	return err
 }
 
@@ -166,21 +165,21 @@ func (w *Writer) writeHeader(h []byte) error {
 }
 
 func fileHeader(chunks int, nextID uint64) []byte {
-	h := make([]byte, fileHeaderSize)
-	copy(h, "ElfFile\x00")
+	h := make([]byte, format.FileHeaderSize)
+	copy(h, format.FileMagic)
 	last := uint64(0)
 	if chunks > 0 {
 		last = uint64(chunks - 1)
 	}
 	le := binary.LittleEndian
-	le.PutUint64(h[8:], 0) // first chunk
-	le.PutUint64(h[16:], last)
-	le.PutUint64(h[24:], nextID)
-	le.PutUint32(h[32:], 128)  // header size
-	le.PutUint16(h[36:], 1)    // minor version
-	le.PutUint16(h[38:], 3)    // major version
-	le.PutUint16(h[40:], 4096) // header block size
-	le.PutUint16(h[42:], uint16(chunks))
-	le.PutUint32(h[124:], crc32.ChecksumIEEE(h[:120]))
+	le.PutUint64(h[format.FileFirstChunk:], 0)
+	le.PutUint64(h[format.FileLastChunk:], last)
+	le.PutUint64(h[format.FileNextRecordID:], nextID)
+	le.PutUint32(h[format.FileHeaderUsed:], format.HeaderUsed)
+	le.PutUint16(h[format.FileMinorVersion:], 1) // 3.1, what Windows Vista and later write
+	le.PutUint16(h[format.FileMajorVersion:], 3)
+	le.PutUint16(h[format.FileBlockSize:], format.FileHeaderSize)
+	le.PutUint16(h[format.FileChunkCount:], uint16(chunks))
+	le.PutUint32(h[format.FileChecksum:], crc32.ChecksumIEEE(h[:format.FileFlags]))
 	return h
 }

@@ -13,11 +13,7 @@ import (
 	"os"
 
 	gevtx "github.com/0xrawsec/golang-evtx/evtx"
-)
-
-const (
-	fileHeaderSize = 4096
-	chunkSize      = 0x10000
+	"github.com/tsdiag/tsdiag/evtx/internal/format"
 )
 
 // Counts says how far the baseline got through a file.
@@ -46,7 +42,7 @@ func decode(r io.ReadSeeker, size int64, fn func(*gevtx.GoEvtxMap)) (c Counts, e
 	if err != nil {
 		return c, err
 	}
-	for off := int64(fileHeaderSize); off+chunkSize <= size; off += chunkSize {
+	for off := int64(format.FileHeaderSize); off+format.ChunkSize <= size; off += format.ChunkSize {
 		chunk, ok := fetchChunk(&ef, off)
 		if !ok {
 			c.FailedChunks++
@@ -82,7 +78,7 @@ func fetchChunk(ef *gevtx.File, off int64) (c gevtx.Chunk, ok bool) {
 		}
 	}()
 	c, err := ef.FetchChunk(off)
-	if err != nil || string(c.Header.Magic[:]) != "ElfChnk\x00" {
+	if err != nil || string(c.Header.Magic[:]) != format.ChunkMagic {
 		return c, false
 	}
 	return c, true

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/tsdiag/tsdiag/engine"
+	"github.com/tsdiag/tsdiag/internal/regcfg"
 	"github.com/tsdiag/tsdiag/internal/scenario"
+	"github.com/tsdiag/tsdiag/rules"
 )
 
 // A configuration that cannot work is found from a bundle's registry export
@@ -86,6 +91,36 @@ func TestScanConfigRulesOnQuietLog(t *testing.T) {
 				t.Errorf("%s: findings %v, want %v", c.name, got, c.want)
 				break
 			}
+		}
+	}
+}
+
+// live and watch give the rules one machine's configuration (configOptions):
+// a workgroup host in per-user mode is found with no event at all, and a
+// domain member with the same export is not (issue #18 item 3).
+func TestLiveConfigWorkgroupPerUser(t *testing.T) {
+	set, err := rules.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := regcfg.ParseReg(bytes.NewReader(licensingExport(t, 4, "LS01")), "live.reg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, joined := range []bool{false, true} {
+		cfg := regcfg.Read(f, "registry")
+		cfg.PartOfDomain = &joined
+		eng := engine.New(set, configOptions(&cfg))
+		var got []string
+		for _, fd := range eng.Finish() {
+			got = append(got, fd.ID+"@"+fd.Host)
+		}
+		want := ""
+		if !joined {
+			want = "per-user-mode-on-workgroup@" + engine.ScanWideHost
+		}
+		if strings.Join(got, ",") != want {
+			t.Errorf("part of domain %v: findings %v, want %q", joined, got, want)
 		}
 	}
 }

@@ -83,6 +83,11 @@ type Config struct {
 	GraceDaysLeft *int   `json:"grace_days_left,omitempty"`
 	GraceDaysFrom string `json:"grace_days_from,omitempty"`
 
+	// PartOfDomain is Win32_ComputerSystem.PartOfDomain on a live server
+	// (a workgroup host may not use per-user CALs); nil when not asked,
+	// which is always the case for .reg exports: they do not show it.
+	PartOfDomain *bool `json:"part_of_domain,omitempty"`
+
 	// Notes explain what the values mean together: a policy overriding a
 	// local value, a value of an unexpected type, an unknown mode number.
 	Notes []string `json:"notes,omitempty"`
@@ -366,7 +371,8 @@ func MultiSZ(ss ...string) Value {
 // license_servers (comma-separated), default_license_server,
 // grace_period_key ("true"/"false"), grace_days_left, and the policy and
 // local values apart: policy_mode, local_mode, policy_license_servers,
-// local_license_servers; keys with no value are left out.
+// local_license_servers, and part_of_domain (live server only); keys with
+// no value are left out.
 func (c *Config) Flat() map[string]string {
 	m := map[string]string{"grace_period_key": strconv.FormatBool(c.GracePeriodKey)}
 	if c.Mode != "" {
@@ -388,6 +394,9 @@ func (c *Config) Flat() map[string]string {
 	}
 	if c.GraceDaysLeft != nil {
 		m["grace_days_left"] = strconv.Itoa(*c.GraceDaysLeft)
+	}
+	if c.PartOfDomain != nil {
+		m["part_of_domain"] = strconv.FormatBool(*c.PartOfDomain)
 	}
 	return m
 }

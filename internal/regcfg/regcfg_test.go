@@ -323,3 +323,24 @@ func TestMisplacedSpecifiedLicenseServers(t *testing.T) {
 		t.Fatalf("notes %q", c.Notes)
 	}
 }
+
+func TestParsePartOfDomain(t *testing.T) {
+	for in, want := range map[string]bool{"True\r\n": true, "\ufeffFalse\r\n\r\n": false, "  true ": true} {
+		if got, err := ParsePartOfDomain(in); err != nil || got != want {
+			t.Errorf("ParsePartOfDomain(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "Yes", "True\nFalse", "Get-CimInstance : Access denied"} {
+		if _, err := ParsePartOfDomain(in); err == nil {
+			t.Errorf("ParsePartOfDomain(%q) accepted", in)
+		}
+	}
+	no := false
+	c := Config{PartOfDomain: &no}
+	if c.Flat()["part_of_domain"] != "false" {
+		t.Fatalf("Flat = %v", c.Flat())
+	}
+	if _, ok := (&Config{}).Flat()["part_of_domain"]; ok {
+		t.Fatal("part_of_domain set though never asked")
+	}
+}

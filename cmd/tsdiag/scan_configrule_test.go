@@ -124,3 +124,46 @@ func TestLiveConfigWorkgroupPerUser(t *testing.T) {
 		}
 	}
 }
+
+// Seen failing too: the configuration warning (medium) and the event rule of
+// the same diagnosis on the same host are one finding, of the worse severity.
+func TestScanConfigRuleFoldsIntoFailure(t *testing.T) {
+	all, err := builtinScenarios()
+	if err != nil {
+		t.Fatal(err)
+	}
+	failing, ok := scenario.Find(all, "grace-period-expired-2019")
+	if !ok {
+		t.Fatal("grace-period-expired-2019 missing")
+	}
+	dir := t.TempDir()
+	host := filepath.Join(dir, "RDSH01")
+	if err := os.Mkdir(host, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writeScenario(failing, filepath.Join(host, "System.evtx"), 1, scenario.DefaultStart, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(host, "licensing.reg"), licensingExport(t, 5, ""), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := genCLI(t, "scan", "--fail-on", "none", "--format", "json", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		Findings []struct{ ID, Rule, Severity string } `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var mode []string
+	for _, f := range rep.Findings {
+		if f.ID == "licensing-mode-not-configured" || f.ID == "no-license-server" {
+			mode = append(mode, f.Rule+"="+f.Severity)
+		}
+	}
+	if strings.Join(mode, ",") != "licensing-mode-not-configured.registry=high,no-license-server=high" {
+		t.Fatalf("findings %v: want each diagnosis once, from its event rule, high", mode)
+	}
+}

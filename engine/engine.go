@@ -258,6 +258,7 @@ func (e *Engine) findings(now time.Time) []Finding {
 			out = append(out, a.finding(e, e.hostReference(a, now)))
 		}
 	}
+	out = append(out, e.configFindings(now)...) // on = "config" rules (config.go)
 	rank(out, now)
 	return collapse(out)
 }

@@ -193,7 +193,11 @@ func compileRule(r *rawRule, classes classIndex) (*Compiled, Problems) {
 	}
 	c.GroupBy = rc.named("group_by", r.GroupBy, valueExpr)
 	c.Facts = rc.named("facts", r.Facts, factExpr)
-	rc.correlation(c)
+	if r.On != "" {
+		rc.configRule(c)
+	} else {
+		rc.correlation(c)
+	}
 	rc.checkTests()
 	if len(rc.probs) > 0 {
 		return nil, rc.probs
@@ -327,7 +331,7 @@ func (rc *ruleChecker) checkTests() {
 		if name == "" {
 			name = fmt.Sprintf("#%d", i+1)
 		}
-		if len(t.Events) == 0 {
+		if len(t.Events) == 0 && rc.r.On == "" { // a config rule's test may have none
 			rc.bad("test", "test %s has no events", name)
 		}
 		if t.Now != "" {

@@ -59,6 +59,12 @@ type Rule struct {
 	Facts map[string]string `toml:"facts"`
 
 	Tests []Test `toml:"test"`
+
+	// On = "config": a configuration rule (config.go). It selects no
+	// event; its when is evaluated once per host configuration at the end
+	// of a scan (and at each live snapshot) with Cfg() that host's and
+	// Computer the host.
+	On string `toml:"on"`
 }
 
 // Count fires when at least Threshold matching events fall within Window.

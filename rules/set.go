@@ -20,6 +20,7 @@ const (
 	KindSequence = "sequence"
 	KindAbsence  = "absence"
 	KindDistinct = "distinct"
+	KindConfig   = "config" // on = "config" (config.go)
 )
 
 // Set is a compiled, validated rule set.

@@ -60,6 +60,14 @@ type Config struct {
 	LicenseServers     []string `json:"license_servers,omitempty"`
 	LicenseServersFrom string   `json:"license_servers_from,omitempty"`
 
+	// The policy and local values apart (the effective ones above merge
+	// them, the policy winning): a policy that silently overrides what an
+	// admin set locally is a diagnosis of its own.
+	PolicyMode           string   `json:"policy_mode,omitempty"`
+	LocalMode            string   `json:"local_mode,omitempty"`
+	PolicyLicenseServers []string `json:"policy_license_servers,omitempty"`
+	LocalLicenseServers  []string `json:"local_license_servers,omitempty"`
+
 	// DefaultLicenseServer is the Windows 2000/2003 pin (one server, no
 	// fallback discovery).
 	DefaultLicenseServer string `json:"default_license_server,omitempty"`
@@ -74,6 +82,11 @@ type Config struct {
 	// live server; nil when not asked or not available.
 	GraceDaysLeft *int   `json:"grace_days_left,omitempty"`
 	GraceDaysFrom string `json:"grace_days_from,omitempty"`
+
+	// PartOfDomain is Win32_ComputerSystem.PartOfDomain on a live server
+	// (a workgroup host may not use per-user CALs); nil when not asked,
+	// which is always the case for .reg exports: they do not show it.
+	PartOfDomain *bool `json:"part_of_domain,omitempty"`
 
 	// Notes explain what the values mean together: a policy overriding a
 	// local value, a value of an unexpected type, an unknown mode number.
@@ -186,6 +199,12 @@ func (r *reader) mode() {
 			r.c.ModeFrom = KeyPolicy + `\LicensingMode`
 		}
 	}
+	if local != nil {
+		r.c.LocalMode = ModeName(*local)
+	}
+	if policy != nil {
+		r.c.PolicyMode = ModeName(*policy)
+	}
 	eff := local
 	if policy != nil {
 		eff = policy
@@ -214,8 +233,13 @@ func (r *reader) servers() {
 	if v, ok := r.get(KeyLicenseServers, "SpecifiedLicenseServers"); ok {
 		local = append(local, cand{KeyLicenseServers + `\SpecifiedLicenseServers`, v.Strings()})
 	}
-	if v, ok := r.get(KeyTermServiceParams, "SpecifiedLicenseServers"); ok {
-		local = append(local, cand{KeyTermServiceParams + `\SpecifiedLicenseServers`, v.Strings()})
+	// The value directly under Parameters comes from a machine-translated
+	// copy of Microsoft's guidance (kb-reference Errata): Windows reads it
+	// under Parameters\LicenseServers only, so a list written here names no
+	// server at all, whatever it says.
+	if v, ok := r.get(KeyTermServiceParams, "SpecifiedLicenseServers"); ok && len(v.Strings()) > 0 {
+		r.note(`%s\SpecifiedLicenseServers (%s) is not where Windows reads the list: the value belongs under %s`,
+			KeyTermServiceParams, strings.Join(v.Strings(), ", "), KeyLicenseServers)
 	}
 	// Older guidance names each server as a sub-key of LicenseServers.
 	if subs := r.s.SubKeys(KeyLicenseServers); len(subs) > 0 {
@@ -231,6 +255,12 @@ func (r *reader) servers() {
 			eff = &local[i]
 			break
 		}
+	}
+	if eff != nil {
+		r.c.LocalLicenseServers = eff.names
+	}
+	if policy != nil {
+		r.c.PolicyLicenseServers = policy.names
 	}
 	if policy != nil && len(policy.names) > 0 {
 		if eff != nil && !sameSet(eff.names, policy.names) {
@@ -339,8 +369,10 @@ func MultiSZ(ss ...string) Value {
 // Flat is the configuration as plain key/value text, the shape a rule
 // environment or a report table can take: mode, licensing_mode,
 // license_servers (comma-separated), default_license_server,
-// grace_period_key ("true"/"false") and grace_days_left; keys with no value
-// are left out.
+// grace_period_key ("true"/"false"), grace_days_left, and the policy and
+// local values apart: policy_mode, local_mode, policy_license_servers,
+// local_license_servers, and part_of_domain (live server only); keys with
+// no value are left out.
 func (c *Config) Flat() map[string]string {
 	m := map[string]string{"grace_period_key": strconv.FormatBool(c.GracePeriodKey)}
 	if c.Mode != "" {
@@ -353,8 +385,18 @@ func (c *Config) Flat() map[string]string {
 	if c.DefaultLicenseServer != "" {
 		m["default_license_server"] = c.DefaultLicenseServer
 	}
+	for k, v := range map[string]string{"policy_mode": c.PolicyMode, "local_mode": c.LocalMode,
+		"policy_license_servers": strings.Join(c.PolicyLicenseServers, ","),
+		"local_license_servers":  strings.Join(c.LocalLicenseServers, ",")} {
+		if v != "" {
+			m[k] = v
+		}
+	}
 	if c.GraceDaysLeft != nil {
 		m["grace_days_left"] = strconv.Itoa(*c.GraceDaysLeft)
+	}
+	if c.PartOfDomain != nil {
+		m["part_of_domain"] = strconv.FormatBool(*c.PartOfDomain)
 	}
 	return m
 }

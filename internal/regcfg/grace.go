@@ -53,3 +53,29 @@ func (c *Config) SetGraceDays(n int, from string) {
 	c.GraceDaysLeft = &n
 	c.GraceDaysFrom = from
 }
+
+// DomainCommand asks Windows whether this computer is joined to a domain
+// (Win32_ComputerSystem.PartOfDomain): per-user CALs are not permitted on a
+// workgroup host ("License Remote Desktop session hosts", Microsoft Learn).
+var DomainCommand = []string{"powershell.exe", "-NoProfile", "-NonInteractive", "-Command",
+	"(Get-CimInstance -ClassName Win32_ComputerSystem).PartOfDomain"}
+
+// ParsePartOfDomain reads DomainCommand's output: PowerShell prints a
+// boolean as True or False.
+func ParsePartOfDomain(out string) (bool, error) {
+	var found []string
+	for _, l := range strings.Split(strings.TrimPrefix(out, "\ufeff"), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			found = append(found, l)
+		}
+	}
+	if len(found) == 1 {
+		switch strings.ToLower(found[0]) {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+	}
+	return false, fmt.Errorf("PartOfDomain: expected True or False, got %q", strings.TrimSpace(out))
+}

@@ -93,6 +93,7 @@ func ReadLive(ctx context.Context, timeout time.Duration) Config {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	readDomain(ctx, &c)
 	out, err := exec.CommandContext(ctx, GraceCommand[0], GraceCommand[1:]...).Output()
 	if err != nil {
 		c.Notes = append(c.Notes, "grace days: "+err.Error())
@@ -105,4 +106,18 @@ func ReadLive(ctx context.Context, timeout time.Duration) Config {
 	}
 	c.SetGraceDays(n, "WMI Win32_TerminalServiceSetting.GetGracePeriodDays")
 	return c
+}
+
+// readDomain asks WMI whether the machine is joined to a domain; a failure
+// leaves PartOfDomain unknown and becomes a note.
+func readDomain(ctx context.Context, c *Config) {
+	out, err := exec.CommandContext(ctx, DomainCommand[0], DomainCommand[1:]...).Output()
+	if err == nil {
+		var in bool
+		if in, err = ParsePartOfDomain(string(out)); err == nil {
+			c.PartOfDomain = &in
+			return
+		}
+	}
+	c.Notes = append(c.Notes, "domain membership: "+err.Error())
 }

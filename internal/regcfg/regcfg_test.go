@@ -112,7 +112,7 @@ func TestPolicyOverridesLocal(t *testing.T) {
 		"Windows Registry Editor Version 5.00",
 		`[HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\Terminal Server\RCM\Licensing Core]`,
 		`"LicensingMode"=dword:00000002`,
-		`[HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\TermService\Parameters]`,
+		`[HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\TermService\Parameters\LicenseServers]`,
 		hexValue(`"SpecifiedLicenseServers"=hex(7):`, multiSZBytes("old-ls")),
 		`[HKEY_LOCAL_MACHINE\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services]`,
 		`"LicensingMode"=dword:00000004`,
@@ -132,6 +132,14 @@ func TestPolicyOverridesLocal(t *testing.T) {
 	if len(c.Notes) != 2 || !strings.Contains(c.Notes[0], "overriding the local setting per-device (2)") ||
 		!strings.Contains(c.Notes[1], "overriding old-ls") {
 		t.Fatalf("notes %q", c.Notes)
+	}
+	// Apart, for the rule that tells an admin the policy wins.
+	flat := c.Flat()
+	for k, want := range map[string]string{"policy_mode": "per-user", "local_mode": "per-device",
+		"policy_license_servers": "ls01.corp.example.com,ls02.corp.example.com", "local_license_servers": "old-ls"} {
+		if flat[k] != want {
+			t.Errorf("Flat()[%s] = %q, want %q", k, flat[k], want)
+		}
 	}
 	if c.GracePeriodKey {
 		t.Fatal("grace key reported without the key")
@@ -270,7 +278,7 @@ func TestConfigJSON(t *testing.T) {
 	c.SetGraceDays(12, "test")
 	flat := c.Flat()
 	if flat["mode"] != "per-user" || flat["licensing_mode"] != "4" || flat["license_servers"] != "ls01.corp.example.com,ls02.corp.example.com" ||
-		flat["default_license_server"] != "OLDLS" || flat["grace_period_key"] != "true" || flat["grace_days_left"] != "12" || len(flat) != 6 {
+		flat["default_license_server"] != "OLDLS" || flat["grace_period_key"] != "true" || flat["grace_days_left"] != "12" || flat["local_mode"] != "per-user" || flat["policy_mode"] != "" || len(flat) != 8 {
 		t.Fatalf("Flat = %v", flat)
 	}
 	if (&Config{}).Flat()["grace_period_key"] != "false" || len((&Config{}).Flat()) != 1 {
@@ -285,5 +293,54 @@ func TestConfigJSON(t *testing.T) {
 		if !bytes.Contains(b, []byte(want)) {
 			t.Errorf("JSON lacks %s: %s", want, b)
 		}
+	}
+}
+
+// A list written directly under TermService\Parameters (the path of a
+// machine-translated copy of Microsoft's guidance) names no server Windows
+// reads: it is noted, not counted.
+func TestMisplacedSpecifiedLicenseServers(t *testing.T) {
+	text := strings.Join([]string{
+		"Windows Registry Editor Version 5.00",
+		`[HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\Terminal Server\RCM\Licensing Core]`,
+		`"LicensingMode"=dword:00000004`,
+		`[HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\TermService\Parameters]`,
+		hexValue(`"SpecifiedLicenseServers"=hex(7):`, multiSZBytes("ls01")),
+	}, "\r\n")
+	f, err := ParseReg(strings.NewReader(text), "misplaced.reg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Read(f, "misplaced.reg")
+	flat := c.Flat()
+	if len(c.LicenseServers) != 0 || flat["license_servers"] != "" || flat["local_license_servers"] != "" {
+		t.Fatalf("servers %v, flat %v: the misplaced list must not count", c.LicenseServers, flat)
+	}
+	if flat["local_mode"] != "per-user" || flat["policy_mode"] != "" {
+		t.Fatalf("modes apart: %v", flat)
+	}
+	if len(c.Notes) != 1 || !strings.Contains(c.Notes[0], "not where Windows reads the list") {
+		t.Fatalf("notes %q", c.Notes)
+	}
+}
+
+func TestParsePartOfDomain(t *testing.T) {
+	for in, want := range map[string]bool{"True\r\n": true, "\ufeffFalse\r\n\r\n": false, "  true ": true} {
+		if got, err := ParsePartOfDomain(in); err != nil || got != want {
+			t.Errorf("ParsePartOfDomain(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "Yes", "True\nFalse", "Get-CimInstance : Access denied"} {
+		if _, err := ParsePartOfDomain(in); err == nil {
+			t.Errorf("ParsePartOfDomain(%q) accepted", in)
+		}
+	}
+	no := false
+	c := Config{PartOfDomain: &no}
+	if c.Flat()["part_of_domain"] != "false" {
+		t.Fatalf("Flat = %v", c.Flat())
+	}
+	if _, ok := (&Config{}).Flat()["part_of_domain"]; ok {
+		t.Fatal("part_of_domain set though never asked")
 	}
 }

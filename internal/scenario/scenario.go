@@ -31,6 +31,9 @@ var Diagnoses = []string{
 	"per-user-cal-ad-attribute", "ls-security-group-rejected", "license-server-pinned",
 	"internet-connector-account", "thin-client-firmware", "license-db-problem",
 	"cal-migration-leftovers",
+	// issue #18's new failure modes (rules/builtin/70-new-diagnoses.toml)
+	"licensing-timed-out", "license-service-crashed",
+	"cal-pool-running-low", "cannot-issue-client-license",
 }
 
 // Eras a scenario may name; 2000 and 2003 write classic sources.

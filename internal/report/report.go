@@ -26,7 +26,7 @@ import (
 // SchemaVersion is the version of the JSON report schema. The minor number
 // grows when fields are added; the major when a field changes meaning or
 // goes away.
-const SchemaVersion = "1.1"
+const SchemaVersion = "1.2"
 
 // Report is everything one scan produced.
 type Report struct {
@@ -50,6 +50,9 @@ type Report struct {
 	// exports, by the host it belongs to (tsdiag scan ties an export to a
 	// host by its folder or file name); nil when none was read.
 	Config map[string]regcfg.Config
+	// Window is the time window applied (--since, --until) and how many
+	// licensing events it set aside.
+	Window Window
 }
 
 // RuleRef names one rule that ran.

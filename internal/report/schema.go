@@ -178,4 +178,3 @@ func asStrings(v any) []string {
 func (c *schemaChecker) fail(path, format string, args ...any) {
 	c.errs = append(c.errs, path+": "+fmt.Sprintf(format, args...))
 }
-

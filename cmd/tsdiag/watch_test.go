@@ -18,6 +18,7 @@ import (
 	"github.com/tsdiag/tsdiag"
 	"github.com/tsdiag/tsdiag/engine"
 	"github.com/tsdiag/tsdiag/evtx/writer"
+	"github.com/tsdiag/tsdiag/internal/report"
 )
 
 const rcmProvider = "Microsoft-Windows-TerminalServices-RemoteConnectionManager"
@@ -234,6 +235,11 @@ func TestWatchFolderJSONLWithRegistryExport(t *testing.T) {
 			t.Fatalf("line %q: %v", sc.Text(), err)
 		}
 		types = append(types, rec.Type)
+		// Every line follows the report schema: the finding in the json
+		// report's shape, not engine.Finding's.
+		if errs, err := report.Validate(rec.Type+"_line", sc.Bytes()); err != nil || len(errs) > 0 {
+			t.Fatalf("line %s: %v %v", sc.Text(), err, errs)
+		}
 		// The export is tied to a host as scan ties it: by its file name
 		// (rcm.reg → RCM), and as the only one it applies to every host.
 		if c := rec.Config["RCM"]; len(rec.Config) != 1 || c.Mode != "per-user" || !c.GracePeriodKey {

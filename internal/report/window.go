@@ -32,10 +32,10 @@ func (w Window) Note() string {
 	}
 	var why []string
 	if w.Before > 0 {
-		why = append(why, fmt.Sprintf("%d before %s (--since)", w.Before, stamp(w.Since)))
+		why = append(why, fmt.Sprintf("%s before %s (--since)", thousands(w.Before), stamp(w.Since)))
 	}
 	if w.After > 0 {
-		why = append(why, fmt.Sprintf("%d after %s (--until)", w.After, stamp(w.Until)))
+		why = append(why, fmt.Sprintf("%s after %s (--until)", thousands(w.After), stamp(w.Until)))
 	}
 	if w.AllSetAside() {
 		return fmt.Sprintf("the time window set aside all %s: %s; newest licensing event %s; nothing was diagnosed",

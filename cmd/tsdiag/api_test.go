@@ -135,7 +135,9 @@ func TestCLIAndAPIGiveTheSameJSON(t *testing.T) {
 			}
 			var out struct {
 				Findings []struct{ ID string }
-				Window   *struct{ Before int `json:"set_aside_before"` }
+				Window   *struct {
+					Before int `json:"set_aside_before"`
+				}
 			}
 			if err := json.Unmarshal(api.Bytes(), &out); err != nil {
 				t.Fatal(err)

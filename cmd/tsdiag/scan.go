@@ -64,11 +64,14 @@ host. Exports on stdin are reported but come too late for the rules.
 
 Exit codes: 0 no finding at or above --fail-on; 1 a finding at or above --fail-on;
 2 the tool could not do its job (bad flags, broken rules or suppression file, an
-unreadable input unless --keep-going).
+unreadable input, a time window that set aside every licensing event; the last
+two unless --keep-going).
 
 Times (--since, --until, --now) are RFC 3339 (2026-01-31T08:00:00Z) or a date
 (2026-01-31, midnight UTC); --since also takes a duration before the reference
-time (30d, 12h).`
+time (30d, 12h): --now, else the newest licensing event of the inputs, found by
+a first pass over them (standard input cannot be read twice: give --now). Every
+format says how many licensing events the window set aside.`
 
 func newScanCmd() *cobra.Command {
 	o := scanOptions{}
@@ -103,10 +106,10 @@ func newScanCmd() *cobra.Command {
 	f.StringArrayVar(&o.RuleDirs, "rules", nil, "load rules from `DIR` over the built-in pack (same id replaces); repeatable")
 	f.BoolVar(&o.NoBuiltin, "no-builtin", false, "do not load the built-in rule pack")
 	f.StringVar(&o.Suppress, "suppress", "", "suppression `FILE` (TOML) of accepted findings")
-	f.StringVar(&o.Since, "since", "", "ignore events before this `TIME` (or duration before the reference time, e.g. 30d)")
+	f.StringVar(&o.Since, "since", "", "ignore events before this `TIME` (or a duration before the reference time, --now or the newest event, e.g. 30d)")
 	f.StringVar(&o.Until, "until", "", "ignore events after this `TIME`")
 	f.StringVar(&o.Now, "now", "", "reference `TIME` for countdowns such as days left (default: the newest event seen)")
-	f.BoolVar(&o.KeepGoing, "keep-going", false, "report unreadable inputs but do not exit 2 for them")
+	f.BoolVar(&o.KeepGoing, "keep-going", false, "report unreadable inputs, and a window that set aside every licensing event, but do not exit 2 for them")
 	f.BoolVar(&o.Separate, "separate", false, "diagnose each PATH on its own (one support bundle per case): same-named hosts in different PATHs are not merged")
 	f.StringVar(&o.Color, "color", "auto", "colour in text output: auto (terminal and no NO_COLOR), always, never")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion(report.Formats...))

@@ -4,6 +4,9 @@
 //
 // Every renderer reads the same Report and is deterministic: the same scan
 // gives the same bytes (except the duration, which the caller measures).
+// It also owns the JSON contract: report.schema.json (JSONSchema, checked by
+// Validate) describes the report and the watch/live JSON lines. Embedders
+// reach it through the root package (tsdiag.Write).
 package report
 
 import (

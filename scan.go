@@ -115,7 +115,7 @@ func (d *Diagnoser) newScan(inputs []Input) (*scan, error) {
 		for _, in := range inputs {
 			if in.stream() {
 				return nil, fmt.Errorf("--since %s counts back from the newest event, and %s cannot be read twice to find it: give --now as well (the reference time)",
-					DurationText(d.cfg.SinceAgo), streamName(in))
+					durationText(d.cfg.SinceAgo), streamName(in))
 			}
 		}
 	}
@@ -281,7 +281,7 @@ func (d *Diagnoser) window(newest time.Time) (engine.Options, error) {
 		}
 		w.Since = ref.Add(-d.cfg.SinceAgo)
 		if !w.Until.IsZero() && w.Until.Before(w.Since) {
-			return w, fmt.Errorf("--until %s is before --since %s (%s before %s)", stampOf(w.Until), stampOf(w.Since), DurationText(d.cfg.SinceAgo), stampOf(ref))
+			return w, fmt.Errorf("--until %s is before --since %s (%s before %s)", stampOf(w.Until), stampOf(w.Since), durationText(d.cfg.SinceAgo), stampOf(ref))
 		}
 	}
 	return w, nil
@@ -314,8 +314,8 @@ func (r *scanResult) addConfig(cfg map[string]regcfg.Config, input string) {
 	}
 }
 
-// DurationText writes a duration the way --since takes it: 30d, 12h, 90m.
-func DurationText(d time.Duration) string {
+// durationText writes a duration the way --since takes it: 30d, 12h, 90m.
+func durationText(d time.Duration) string {
 	switch {
 	case d%(24*time.Hour) == 0:
 		return fmt.Sprintf("%dd", d/(24*time.Hour))

@@ -2,8 +2,8 @@ package tsdiag
 
 import "runtime/debug"
 
-// Module is the module path of tsdiag.
-const Module = "github.com/tsdiag/tsdiag"
+// module is the module path of tsdiag, found in the build info.
+const module = "github.com/tsdiag/tsdiag"
 
 // Version is the tsdiag version reports carry when Config.Tool is empty:
 // the module version from the build info (the binary's own, or the
@@ -13,11 +13,11 @@ func Version() string {
 	if !ok {
 		return "dev"
 	}
-	if bi.Main.Path == Module {
+	if bi.Main.Path == module {
 		return orDev(bi.Main.Version)
 	}
 	for _, dep := range bi.Deps {
-		if dep.Path == Module {
+		if dep.Path == module {
 			return orDev(dep.Version)
 		}
 	}

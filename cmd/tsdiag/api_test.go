@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tsdiag/tsdiag"
+	"github.com/tsdiag/tsdiag/internal/report"
 	"github.com/tsdiag/tsdiag/internal/scenario"
 )
 
@@ -132,6 +133,9 @@ func TestCLIAndAPIGiveTheSameJSON(t *testing.T) {
 			}
 			if sameBytes(cli) != sameBytes(api.String()) {
 				t.Fatalf("CLI and API differ:\nCLI:\n%.3000s\nAPI:\n%.3000s", cli, api.String())
+			}
+			if errs, err := report.Validate("", api.Bytes()); err != nil || len(errs) > 0 {
+				t.Fatalf("report does not follow the schema: %v %v", err, errs)
 			}
 			var out struct {
 				Findings []struct{ ID string }

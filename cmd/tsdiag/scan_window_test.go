@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tsdiag/tsdiag/internal/report"
 )
 
 // #14: a --since duration counts back from the reference time (the newest
@@ -33,6 +35,9 @@ func TestSinceCountsBackFromTheNewestEvent(t *testing.T) {
 			Kept   int
 		}
 		Warnings []string
+	}
+	if errs, err := report.Validate("", []byte(out)); err != nil || len(errs) > 0 {
+		t.Fatalf("schema: %v %v", err, errs)
 	}
 	json.Unmarshal([]byte(whole), &w)
 	json.Unmarshal([]byte(out), &r)

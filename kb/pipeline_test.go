@@ -14,16 +14,6 @@ import (
 	"github.com/tsdiag/tsdiag/rules"
 )
 
-// repoRoot is the module root (kb's parent).
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Dir(wd)
-}
-
 // writeEVTX writes a timeline as a real EVTX file with the project's encoder.
 func writeEVTX(t *testing.T, path string, sc timeline, s shape) {
 	t.Helper()
@@ -82,32 +72,5 @@ func TestScenariosThroughEVTX(t *testing.T) {
 				checkScenario(t, b, sc.expect(), fs)
 			})
 		}
-	}
-}
-
-// Real logs with no licensing trouble must not produce a licensing finding
-// above info.
-func TestCorpusHasNoLicensingFindings(t *testing.T) {
-	dir := filepath.Join(repoRoot(t), "..", "shared", "corpus", "evtx-samples")
-	files, _ := filepath.Glob(filepath.Join(dir, "*.evtx"))
-	if len(files) == 0 {
-		t.Skipf("no corpus at %s (../shared absent)", dir)
-	}
-	set, err := rules.Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			fs, st := scanFiles(t, set, f)
-			if st.Records == 0 {
-				t.Errorf("no records decoded from %s", filepath.Base(f))
-			}
-			for _, x := range fs {
-				if x.Severity != "info" {
-					t.Errorf("%s: %s (%s) group %v", filepath.Base(f), x.Rule, x.Severity, x.Group)
-				}
-			}
-		})
 	}
 }

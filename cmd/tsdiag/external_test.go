@@ -43,6 +43,9 @@ func TestSARIFValidatesWithMultitool(t *testing.T) {
 		"farm":       {"farm.xml", "healthy.xml"},
 		"suppressed": {"--suppress", "accept.toml", "farm.xml", "missing.evtx"},
 		"healthy":    {"healthy.xml"},
+		// A window that set events aside is a warning notification.
+		"window":       {"--since", "1d", "farm.xml"},
+		"empty-window": {"--since", "1d", "--now", "2030-01-01", "farm.xml"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			writeFixtureFile(t, "accept.toml", "[[suppress]]\ndiagnosis = \"invalid-client-license\"\nreason = \"r\"\nexpires = 2099-01-01\n")

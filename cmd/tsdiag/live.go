@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,17 +11,16 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tsdiag/tsdiag"
 	"github.com/tsdiag/tsdiag/engine"
 	"github.com/tsdiag/tsdiag/evtx"
 	"github.com/tsdiag/tsdiag/evtx/live"
-	"github.com/tsdiag/tsdiag/internal/regcfg"
 	"github.com/tsdiag/tsdiag/internal/report"
 	"github.com/tsdiag/tsdiag/rules"
 )
@@ -182,7 +182,7 @@ func liveQuery(set *rules.Set, channels []string) live.Query {
 // empty batch), then fed in time order; watch batches are already in time
 // order and are fed at once.
 type follower struct {
-	eng    *engine.Engine
+	st     *tsdiag.Stream
 	filter evtx.Filter
 	pr     *findingPrinter
 	// wall makes the engine's clock follow the wall clock at each catch-up
@@ -213,7 +213,7 @@ func (f *follower) flush() error {
 	sort.SliceStable(f.pending, func(i, j int) bool { return f.pending[i].TimeCreated.Before(f.pending[j].TimeCreated) })
 	for _, ev := range f.pending {
 		f.events++
-		if err := f.eng.Feed(ev); err != nil {
+		if err := f.st.Feed(ev); err != nil {
 			return err
 		}
 	}
@@ -222,21 +222,24 @@ func (f *follower) flush() error {
 	if f.wall != nil {
 		at = f.wall()
 	}
-	return f.pr.update(f.eng.Snapshot(at))
+	return f.pr.update(f.st.Snapshot(at))
 }
 
 // findingPrinter prints a finding when it first appears and whenever it
-// changes (count, last seen, severity, facts), as text or JSON lines.
+// changes (count, last seen, severity, facts), as text or JSON lines (the
+// json report's finding shape, tsdiag.WriteChange).
 type findingPrinter struct {
 	w      io.Writer
 	format string
-	config *regcfg.Config
-	sink   func(f engine.Finding, change, line string) // e.g. the Windows event log
-	clock  func() time.Time
-	seen   map[string]string
+	config map[string]tsdiag.LicensingConfig // by host, as scan reports it
+	// sink also gets each change, e.g. the Windows event log: the text line
+	// and the JSON line.
+	sink  func(f engine.Finding, line string, jsonLine []byte)
+	clock func() time.Time
+	seen  map[string]string
 }
 
-func newFindingPrinter(w io.Writer, format string, cfg *regcfg.Config) *findingPrinter {
+func newFindingPrinter(w io.Writer, format string, cfg map[string]tsdiag.LicensingConfig) *findingPrinter {
 	return &findingPrinter{w: w, format: format, config: cfg, clock: time.Now, seen: map[string]string{}}
 }
 
@@ -263,21 +266,23 @@ func findingSig(f engine.Finding) string {
 
 // printConfig states the configuration once, before any finding.
 func (p *findingPrinter) printConfig() error {
-	if p.config == nil {
+	if len(p.config) == 0 {
 		return nil
 	}
 	if p.format == "jsonl" {
-		return p.json(map[string]any{"type": "config", "time": p.clock().UTC(), "config": p.config})
+		return tsdiag.WriteConfigLine(p.w, p.clock(), p.config)
 	}
-	_, err := fmt.Fprintln(p.w, "configuration seen: "+report.ConfigLine(p.config))
-	for _, n := range p.config.Notes {
-		fmt.Fprintln(p.w, "  note: "+n)
+	for _, l := range (&report.Report{Config: p.config}).ConfigLines() {
+		if _, err := fmt.Fprintln(p.w, "configuration seen: "+l); err != nil {
+			return err
+		}
 	}
-	return err
+	return nil
 }
 
-func (p *findingPrinter) update(fs []engine.Finding) error {
-	for _, f := range fs {
+func (p *findingPrinter) update(items []tsdiag.Item) error {
+	for _, it := range items {
+		f := it.Finding
 		k, sig := findingKey(f), findingSig(f)
 		old, ok := p.seen[k]
 		if ok && old == sig {
@@ -288,34 +293,24 @@ func (p *findingPrinter) update(fs []engine.Finding) error {
 		if ok {
 			change = "updated"
 		}
-		line := findingLine(f, change, p.clock())
+		now := p.clock()
+		line := findingLine(f, change, now)
+		var js bytes.Buffer
+		if err := tsdiag.WriteChange(&js, tsdiag.Change{Kind: change, Time: now, Item: it, Config: p.config}); err != nil {
+			return err
+		}
 		if p.sink != nil {
-			p.sink(f, change, line)
+			p.sink(f, line, js.Bytes())
 		}
-		if p.format == "jsonl" {
-			rec := map[string]any{"type": "finding", "change": change, "time": p.clock().UTC(), "finding": f}
-			if p.config != nil {
-				rec["config"] = p.config
-			}
-			if err := p.json(rec); err != nil {
-				return err
-			}
-			continue
+		out := js.Bytes()
+		if p.format != "jsonl" {
+			out = []byte(line + "\n")
 		}
-		if _, err := fmt.Fprintln(p.w, line); err != nil {
+		if _, err := p.w.Write(out); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func (p *findingPrinter) json(v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = p.w.Write(append(b, '\n'))
-	return err
 }
 
 // findingLine is one line of text for a finding: when, what changed,
@@ -339,7 +334,7 @@ func findingLine(f engine.Finding, change string, now time.Time) string {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(&b, " %s=%s", k, factText(f.Facts[k]))
+		fmt.Fprintf(&b, " %s=%s", k, report.FactValue(f.Facts[k]))
 	}
 	fmt.Fprintf(&b, " — %s", f.Title)
 	return b.String()
@@ -352,18 +347,6 @@ func hasValue(m map[string]string, v string) bool {
 		}
 	}
 	return false
-}
-
-// factText shows numbers with at most one decimal (days left 4.0 not
-// 4.0326388888888889) and times in RFC 3339.
-func factText(v any) string {
-	switch x := v.(type) {
-	case float64:
-		return strconv.FormatFloat(math.Round(x*10)/10, 'f', -1, 64)
-	case time.Time:
-		return x.UTC().Format(time.RFC3339)
-	}
-	return fmt.Sprint(v)
 }
 
 // multiWriter writes findings to stdout and, with --output, a file.

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tsdiag/tsdiag/engine"
+	"github.com/tsdiag/tsdiag"
 	"github.com/tsdiag/tsdiag/evtx"
 	"github.com/tsdiag/tsdiag/evtx/live"
 	"github.com/tsdiag/tsdiag/rules"
@@ -16,13 +16,17 @@ import (
 // follower must hold batches until the source has caught up and then feed
 // them in time order, or correlations would see the older events as late.
 func TestLiveFollowerHoldsUntilCaughtUp(t *testing.T) {
-	set, err := rules.Builtin()
+	d, err := tsdiag.New(tsdiag.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := d.Stream(tsdiag.StreamOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
 	wall := time.Date(2024, 3, 10, 0, 0, 0, 0, time.UTC)
-	fol := &follower{eng: engine.New(set, engine.Options{}), filter: set.Filter(), pr: newFindingPrinter(&out, "text", nil),
+	fol := &follower{st: st, filter: d.Filter(), pr: newFindingPrinter(&out, "text", nil),
 		wall: func() time.Time { return wall }}
 	mk := func(channel string, id uint16, day int, params ...string) *evtx.Event {
 		return &evtx.Event{Provider: rcmProvider, EventID: id, Channel: channel, Computer: "RDSH01",
@@ -45,7 +49,7 @@ func TestLiveFollowerHoldsUntilCaughtUp(t *testing.T) {
 	if err := fol.batch(nil); err != nil { // caught up
 		t.Fatal(err)
 	}
-	if st := fol.eng.Stats(); st.Late != 0 || fol.events != 7 {
+	if st := fol.st.Stats(); st.Late != 0 || fol.events != 7 {
 		t.Fatalf("late %d, fed %d", st.Late, fol.events)
 	}
 	text := out.String()

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"golang.org/x/sys/windows/svc/eventlog"
 	"golang.org/x/sys/windows/svc/mgr"
 
+	"github.com/tsdiag/tsdiag"
 	"github.com/tsdiag/tsdiag/engine"
 	"github.com/tsdiag/tsdiag/evtx/live"
 	"github.com/tsdiag/tsdiag/internal/regcfg"
@@ -52,10 +52,11 @@ func runLive(ctx context.Context, o liveOptions, stdout, stderr io.Writer) error
 // liveLoop is the whole live pipeline: state, configuration, subscription,
 // engine, printer. It returns when ctx ends.
 func liveLoop(ctx context.Context, o liveOptions, stdout, stderr io.Writer) error {
-	set, err := loadRuleSet(o.NoBuiltin, o.RuleDirs)
+	d, err := tsdiag.New(tsdiag.Config{RuleDirs: o.RuleDirs, NoBuiltin: o.NoBuiltin, Tool: toolVersion()})
 	if err != nil {
 		return withCode(exitError, err)
 	}
+	set := d.Rules()
 	st, err := loadLiveState(o, stderr)
 	if err != nil {
 		return err
@@ -65,11 +66,21 @@ func liveLoop(ctx context.Context, o liveOptions, stdout, stderr io.Writer) erro
 	if err != nil {
 		return withCode(exitError, fmt.Errorf("state file %s: %w", o.State, err))
 	}
-	var cfg *regcfg.Config
+	// The same pipeline as scan and watch; the configuration is this
+	// machine's registry, for every host its events name.
+	var so tsdiag.StreamOptions
 	if !o.NoConfig {
 		c := regcfg.ReadLive(ctx, 30*time.Second)
-		cfg = &c
+		so.Local = &c
+		if h, herr := os.Hostname(); herr == nil {
+			so.LocalHost = engine.HostKey(h)
+		}
 	}
+	stream, err := d.Stream(so)
+	if err != nil {
+		return withCode(exitError, err)
+	}
+	cfg := stream.Config()
 	out, closeOut, err := openOutput(stdout, o.Output)
 	if err != nil {
 		return err
@@ -77,7 +88,7 @@ func liveLoop(ctx context.Context, o liveOptions, stdout, stderr io.Writer) erro
 	defer closeOut()
 	pr := newFindingPrinter(out, o.Format, cfg)
 	if o.EventLog {
-		sink, closeLog, err := eventLogSink(cfg)
+		sink, closeLog, err := eventLogSink()
 		if err != nil {
 			return withCode(exitError, err)
 		}
@@ -87,7 +98,7 @@ func liveLoop(ctx context.Context, o liveOptions, stdout, stderr io.Writer) erro
 	if err := pr.printConfig(); err != nil {
 		return withCode(exitError, err)
 	}
-	fol := &follower{eng: engine.New(set, configOptions(cfg)), filter: set.Filter(), pr: pr, wall: time.Now}
+	fol := &follower{st: stream, filter: set.Filter(), pr: pr, wall: time.Now}
 	skipped := 0
 	opts := live.Options{Query: liveQuery(set, o.Channels), StatePath: o.State,
 		OnDamage: func(err error) {
@@ -133,9 +144,10 @@ func loadLiveState(o liveOptions, stderr io.Writer) (live.State, error) {
 
 // eventLogSink writes findings to the Application log under the tsdiag
 // source, registering the source (EventCreate.exe messages) when it can.
-// Each event holds the text line, then the finding and the configuration
-// seen as JSON, so a SIEM can parse it.
-func eventLogSink(cfg *regcfg.Config) (func(engine.Finding, string, string), func(), error) {
+// Each event holds the text line, then the JSON line watch and live print
+// with --format jsonl (the json report's finding shape), so a SIEM parses
+// it as it parses those.
+func eventLogSink() (func(engine.Finding, string, []byte), func(), error) {
 	if err := eventlog.InstallAsEventCreate(serviceName, eventlog.Error|eventlog.Warning|eventlog.Info); err != nil &&
 		!strings.Contains(err.Error(), "exists") {
 		// Not fatal: events still get written, only without a registered source.
@@ -145,14 +157,9 @@ func eventLogSink(cfg *regcfg.Config) (func(engine.Finding, string, string), fun
 	if err != nil {
 		return nil, nil, fmt.Errorf("--eventlog: %w", err)
 	}
-	sink := func(f engine.Finding, change, line string) {
+	sink := func(f engine.Finding, line string, jsonLine []byte) {
 		id, level := eventLogID(f.Severity)
-		rec := map[string]any{"change": change, "finding": f}
-		if cfg != nil {
-			rec["config"] = cfg
-		}
-		b, _ := json.Marshal(rec)
-		msg := line + "\r\n\r\n" + string(b)
+		msg := line + "\r\n\r\n" + strings.TrimSpace(string(jsonLine))
 		if len(msg) > maxEventText {
 			msg = msg[:maxEventText] + "…"
 		}

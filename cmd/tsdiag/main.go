@@ -1,3 +1,8 @@
+// Command tsdiag is the command-line face of the tsdiag API (package
+// github.com/tsdiag/tsdiag): flags, terminal concerns (colour, progress,
+// signals, the Windows service) and exit codes over the one pipeline that
+// scan, demo, watch and live share; gen, events, rules and kb are the tools
+// around it.
 package main
 
 import (

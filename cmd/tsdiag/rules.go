@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tsdiag/tsdiag"
 	"github.com/tsdiag/tsdiag/engine"
 	"github.com/tsdiag/tsdiag/rules"
 )
@@ -58,21 +59,7 @@ built-in pack (same id replaces the built-in rule) unless --no-builtin.`,
 
 // loadRuleSet loads the built-in pack (unless noBuiltin) with paths over it.
 func loadRuleSet(noBuiltin bool, paths []string) (*rules.Set, error) {
-	var base *rules.Set
-	if !noBuiltin {
-		b, err := rules.Builtin()
-		if err != nil {
-			return nil, fmt.Errorf("built-in rules: %w", err)
-		}
-		base = b
-	}
-	if len(paths) == 0 {
-		if base == nil {
-			return nil, errors.New("no rules: --no-builtin needs a DIR")
-		}
-		return base, nil
-	}
-	return rules.LoadOver(base, paths...)
+	return tsdiag.LoadRules(noBuiltin, paths)
 }
 
 func listRules(w io.Writer, set *rules.Set) error {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -17,11 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/tsdiag/tsdiag/engine"
-	"github.com/tsdiag/tsdiag/engine/suppress"
-	"github.com/tsdiag/tsdiag/evtx"
-	"github.com/tsdiag/tsdiag/evtx/source"
-	"github.com/tsdiag/tsdiag/internal/regcfg"
+	"github.com/tsdiag/tsdiag"
 	"github.com/tsdiag/tsdiag/internal/report"
 	"github.com/tsdiag/tsdiag/kb"
 	"github.com/tsdiag/tsdiag/rules"
@@ -69,11 +64,14 @@ host. Exports on stdin are reported but come too late for the rules.
 
 Exit codes: 0 no finding at or above --fail-on; 1 a finding at or above --fail-on;
 2 the tool could not do its job (bad flags, broken rules or suppression file, an
-unreadable input unless --keep-going).
+unreadable input, a time window that set aside every licensing event; the last
+two unless --keep-going).
 
 Times (--since, --until, --now) are RFC 3339 (2026-01-31T08:00:00Z) or a date
 (2026-01-31, midnight UTC); --since also takes a duration before the reference
-time (30d, 12h).`
+time (30d, 12h): --now, else the newest licensing event of the inputs, found by
+a first pass over them (standard input cannot be read twice: give --now). Every
+format says how many licensing events the window set aside.`
 
 func newScanCmd() *cobra.Command {
 	o := scanOptions{}
@@ -108,10 +106,10 @@ func newScanCmd() *cobra.Command {
 	f.StringArrayVar(&o.RuleDirs, "rules", nil, "load rules from `DIR` over the built-in pack (same id replaces); repeatable")
 	f.BoolVar(&o.NoBuiltin, "no-builtin", false, "do not load the built-in rule pack")
 	f.StringVar(&o.Suppress, "suppress", "", "suppression `FILE` (TOML) of accepted findings")
-	f.StringVar(&o.Since, "since", "", "ignore events before this `TIME` (or duration before the reference time, e.g. 30d)")
+	f.StringVar(&o.Since, "since", "", "ignore events before this `TIME` (or a duration before the reference time, --now or the newest event, e.g. 30d)")
 	f.StringVar(&o.Until, "until", "", "ignore events after this `TIME`")
 	f.StringVar(&o.Now, "now", "", "reference `TIME` for countdowns such as days left (default: the newest event seen)")
-	f.BoolVar(&o.KeepGoing, "keep-going", false, "report unreadable inputs but do not exit 2 for them")
+	f.BoolVar(&o.KeepGoing, "keep-going", false, "report unreadable inputs, and a window that set aside every licensing event, but do not exit 2 for them")
 	f.BoolVar(&o.Separate, "separate", false, "diagnose each PATH on its own (one support bundle per case): same-named hosts in different PATHs are not merged")
 	f.StringVar(&o.Color, "color", "auto", "colour in text output: auto (terminal and no NO_COLOR), always, never")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion(report.Formats...))
@@ -146,21 +144,20 @@ func formatFromName(name, def string) string {
 	return def
 }
 
-// scanPaths runs the whole pipeline (inputs → decoder → rules → findings +
-// kb → report) and writes the report. It returns the exit code; err carries
-// the message for code 2.
+// scanPaths runs the whole pipeline (the tsdiag API) and writes the
+// report. It returns the exit code; err carries the message for code 2.
 func scanPaths(ctx context.Context, o scanOptions, stdout, stderr io.Writer) (int, error) {
 	if err := o.check(); err != nil {
 		return exitError, err
 	}
-	rep, err := buildReport(ctx, o, stderr)
+	d, rep, err := buildReport(ctx, o, stderr)
 	if err != nil {
 		return exitError, err
 	}
 	if err := writeReport(rep, o, stdout, stderr); err != nil {
 		return exitError, err
 	}
-	return verdict(rep, o, stderr)
+	return verdict(d, rep, stderr)
 }
 
 func (o *scanOptions) check() error {
@@ -187,206 +184,75 @@ func (o *scanOptions) check() error {
 	return nil
 }
 
+// apiConfig turns the flags into the API's configuration.
+func (o scanOptions) apiConfig(stderr io.Writer) (tsdiag.Config, error) {
+	c := tsdiag.Config{
+		RuleDirs: o.RuleDirs, NoBuiltin: o.NoBuiltin, KB: o.KB, Suppress: o.Suppress, FailOn: o.FailOn,
+		Separate: o.Separate, KeepGoing: o.KeepGoing, Tool: toolVersion(), Clock: o.Clock,
+		Warn: func(msg string) { fmt.Fprintf(stderr, "tsdiag: warning: %s\n", msg) },
+	}
+	err := parseWindow(o, &c)
+	return c, err
+}
+
+// inputs are the PATHs for the API; "-" is standard input.
+func (o scanOptions) inputs() []tsdiag.Input {
+	out := make([]tsdiag.Input, len(o.Inputs))
+	for i, in := range o.Inputs {
+		out[i] = tsdiag.Path(in)
+		if in == "-" {
+			stdin := o.Stdin
+			if stdin == nil {
+				stdin = os.Stdin
+			}
+			out[i] = tsdiag.Reader("-", stdin)
+		}
+	}
+	return out
+}
+
 // buildReport scans and returns the report, unrendered. Tests use it to
 // fix the duration before rendering golden files.
-func buildReport(ctx context.Context, o scanOptions, stderr io.Writer) (*report.Report, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	// The knowledge base loads while the rules compile: both are the
-	// serial start of a scan, and they do not depend on each other.
-	base, kbErr := o.KB, make(chan error, 1)
-	if base == nil {
-		go func() {
-			var err error
-			base, err = kb.Load()
-			kbErr <- err
-		}()
-	} else {
-		kbErr <- nil
-	}
-	set, err := loadRuleSet(o.NoBuiltin, o.RuleDirs)
-	if err := <-kbErr; err != nil {
-		return nil, fmt.Errorf("knowledge base: %w", err)
-	}
+func buildReport(ctx context.Context, o scanOptions, stderr io.Writer) (*tsdiag.Diagnoser, *report.Report, error) {
+	cfg, err := o.apiConfig(stderr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var sup *suppress.File
-	if o.Suppress != "" {
-		if sup, err = suppress.Load(o.Suppress); err != nil {
-			return nil, err
-		}
-		warnUnknownDiagnoses(stderr, sup, set, base)
-	}
-	win, err := parseWindow(o, o.clock())
-	if err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	res, err := runScan(ctx, o, set, win, stderr)
-	if err != nil {
-		return nil, err
-	}
-	kept, hidden, expired := sup.Apply(res.findings, o.clock())
-	now := win.Now
-	if now.IsZero() {
-		now = res.newest
-	}
-	return &report.Report{
-		Version: report.SchemaVersion, Tool: toolVersion(), Inputs: o.Inputs,
-		Stats: res.stats, Engine: res.engine, Duration: time.Since(start), Now: now, FailOn: o.FailOn,
-		Rules: report.RulesOf(set), Findings: report.Items(kept, base),
-		Suppressed: hidden, ExpiredSuppressions: expired, Histogram: res.hist.Buckets(),
-		Config: res.config,
-	}, nil
-}
-
-type scanResult struct {
-	findings []engine.Finding
-	stats    evtx.Stats
-	engine   engine.Stats
-	hist     report.DayCounter
-	newest   time.Time
-	config   map[string]regcfg.Config // licensing configuration by host
-}
-
-// runScan streams the inputs through the engine: all of them as one
-// stream, or with --separate each PATH through its own engine (one case per
-// support bundle: hosts of different customers that share a name are not
-// merged, and each case's countdowns run from its own newest event).
-func runScan(ctx context.Context, o scanOptions, set *rules.Set, win engine.Options, stderr io.Writer) (*scanResult, error) {
-	if !o.Separate {
-		return scanOnce(ctx, o, o.Inputs, set, win, stderr, &scanResult{})
-	}
-	res := &scanResult{}
-	for _, in := range o.Inputs {
-		var err error
-		if _, err = scanOnce(ctx, o, []string{in}, set, win, stderr, res); err != nil {
-			if ctx.Err() != nil {
-				return nil, err
-			}
-			// Nothing in this input could be read: the others still count.
-			if len(res.stats.Unreadable) == 0 || res.stats.Unreadable[len(res.stats.Unreadable)-1].File != in {
-				res.stats.Unreadable = append(res.stats.Unreadable, evtx.Damage{File: in, Kind: "file", Reason: err.Error()})
-			}
-		}
-	}
-	if res.stats.Files == 0 {
-		return nil, fmt.Errorf("no input could be read: %s", strings.Join(o.Inputs, ", "))
-	}
-	sortFindings(res.findings)
-	return res, nil
-}
-
-// sortFindings merges the ranked lists of several engines in the engine's
-// own order (score, severity, rule, group), then by the input the evidence
-// came from, so the result never depends on the order of PATHs.
-func sortFindings(fs []engine.Finding) {
-	sort.SliceStable(fs, func(i, j int) bool {
-		a, b := &fs[i], &fs[j]
-		if c := engine.Compare(a, b); c != 0 {
-			return c < 0
-		}
-		return firstFile(a) < firstFile(b)
-	})
-}
-
-func firstFile(f *engine.Finding) string {
-	if len(f.Evidence) == 0 {
-		return ""
-	}
-	return f.Evidence[0].File
-}
-
-// scanOnce runs one engine over inputs and adds what it found to res.
-func scanOnce(ctx context.Context, o scanOptions, inputs []string, set *rules.Set, win engine.Options, stderr io.Writer, res *scanResult) (*scanResult, error) {
-	// Registry exports first: rules see the configuration from the first
-	// event on.
-	reg := newRegConfig(inputs)
-	reg.firstPass(inputs)
-	ruled := reg.engineOptions(&win)
-	hosts := map[string]bool{}
-	eng := engine.New(set, win)
 	bar := newProgress(stderr)
-	opts := source.Options{Filter: set.Filter(), Stdin: o.Stdin, OnOther: reg.take}
 	if bar != nil {
-		opts.Progress = bar.update
+		cfg.Progress = bar.update
 	}
-	stats, err := source.Walk(inputs, opts, func(ev *evtx.Event) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if len(hosts) < 4096 {
-			hosts[engine.HostKey(ev.Computer)] = true
-		}
-		if inWindow(ev.TimeCreated, win) {
-			res.hist.Add(ev.TimeCreated)
-			if ev.TimeCreated.After(res.newest) {
-				res.newest = ev.TimeCreated
-			}
-		}
-		return eng.Feed(ev)
-	})
-	bar.finish()
-	res.stats.Add(stats)
+	d, err := tsdiag.New(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	res.findings = append(res.findings, eng.Finish()...)
-	res.addConfig(reg.report(ruled, hosts), strings.Join(inputs, ", "))
-	addEngineStats(&res.engine, eng.Stats())
-	return res, nil
-}
-
-func addEngineStats(s *engine.Stats, o engine.Stats) {
-	s.Events += o.Events
-	s.Skipped += o.Skipped
-	s.Matched += o.Matched
-	s.Late += o.Late
-	s.EvalErrors += o.EvalErrors
-	if s.FirstError == "" {
-		s.FirstError = o.FirstError
-	}
-}
-
-func inWindow(t time.Time, w engine.Options) bool {
-	return (w.Since.IsZero() || !t.Before(w.Since)) && (w.Until.IsZero() || !t.After(w.Until))
-}
-
-func (o scanOptions) clock() time.Time {
-	if o.Clock != nil {
-		return o.Clock()
-	}
-	return time.Now()
+	rep, err := d.Scan(ctx, o.inputs()...)
+	bar.finish()
+	return d, rep, err
 }
 
 // parseWindow reads --since, --until and --now. A --since duration counts
-// back from --now, or from the wall clock when --now is not given.
-func parseWindow(o scanOptions, wall time.Time) (engine.Options, error) {
-	var w engine.Options
+// back from the reference time: --now, else the newest licensing event
+// (the API finds it in a first pass).
+func parseWindow(o scanOptions, c *tsdiag.Config) error {
 	var err error
-	if w.Now, err = parseTime("--now", o.Now); err != nil {
-		return w, err
+	if c.Now, err = parseTime("--now", o.Now); err != nil {
+		return err
 	}
-	if w.Until, err = parseTime("--until", o.Until); err != nil {
-		return w, err
+	if c.Until, err = parseTime("--until", o.Until); err != nil {
+		return err
 	}
 	if o.Since != "" {
 		if d, derr := rules.ParseDuration(o.Since); derr == nil && d > 0 {
-			ref := w.Now
-			if ref.IsZero() {
-				ref = wall
-			}
-			w.Since = ref.Add(-d)
-		} else if w.Since, err = parseTime("--since", o.Since); err != nil {
-			return w, fmt.Errorf("%w, or a duration such as 30d", err)
+			c.SinceAgo = d
+		} else if c.Since, err = parseTime("--since", o.Since); err != nil {
+			return fmt.Errorf("%w, or a duration such as 30d", err)
 		}
 	}
-	if !w.Since.IsZero() && !w.Until.IsZero() && w.Until.Before(w.Since) {
-		return w, fmt.Errorf("--until %s is before --since %s", o.Until, o.Since)
+	if !c.Since.IsZero() && !c.Until.IsZero() && c.Until.Before(c.Since) {
+		return fmt.Errorf("--until %s is before --since %s", o.Until, o.Since)
 	}
-	return w, nil
+	return nil
 }
 
 func parseTime(flag, s string) (time.Time, error) {
@@ -401,29 +267,12 @@ func parseTime(flag, s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%s %q: want RFC 3339 (2026-01-31T08:00:00Z) or a date (2026-01-31)", flag, s)
 }
 
-// warnUnknownDiagnoses flags suppressions that can never match: most often
-// a typo, which would otherwise look like a suppression that works.
-func warnUnknownDiagnoses(w io.Writer, sup *suppress.File, set *rules.Set, base *kb.Base) {
-	known := map[string]bool{}
-	for _, r := range report.RulesOf(set) {
-		known[r.ID], known[r.Diagnosis] = true, true
-	}
-	for _, a := range base.All() {
-		known[a.ID] = true
-	}
-	for _, e := range sup.Entries {
-		if !known[e.Diagnosis] {
-			fmt.Fprintf(w, "tsdiag: warning: %s:%d: no rule or article has the id %q; this suppression matches nothing\n", e.File, e.Line, e.Diagnosis)
-		}
-	}
-}
-
 func writeReport(rep *report.Report, o scanOptions, stdout, stderr io.Writer) error {
 	toFile := o.Output != "" && o.Output != "-"
 	colour := o.Color == "always" || (o.Color != "never" && !toFile && os.Getenv("NO_COLOR") == "" &&
 		os.Getenv("TERM") != "dumb" && isTerminal(stdout))
 	var buf bytes.Buffer
-	if err := report.Write(&buf, rep, o.Format, report.Options{Color: colour}); err != nil {
+	if err := tsdiag.Write(&buf, rep, o.Format, tsdiag.WriteOptions{Color: colour}); err != nil {
 		return fmt.Errorf("rendering %s: %w", o.Format, err)
 	}
 	if !toFile {
@@ -437,9 +286,9 @@ func writeReport(rep *report.Report, o scanOptions, stdout, stderr io.Writer) er
 	return nil
 }
 
-// verdict turns the report into the exit code, saying on stderr why when
-// it is not 0 so CI logs explain a red job.
-func verdict(rep *report.Report, o scanOptions, stderr io.Writer) (int, error) {
+// verdict turns the report into the exit code (the API's Verdict), saying
+// on stderr why when it is not 0 so CI logs explain a red job.
+func verdict(d *tsdiag.Diagnoser, rep *report.Report, stderr io.Writer) (int, error) {
 	for _, e := range rep.ExpiredSuppressions {
 		fmt.Fprintf(stderr, "tsdiag: suppression %s:%d for %s expired on %s and no longer applies\n", e.File, e.Line, e.Diagnosis, e.ExpiresText())
 	}
@@ -447,16 +296,18 @@ func verdict(rep *report.Report, o scanOptions, stderr io.Writer) (int, error) {
 		for _, u := range rep.Stats.Unreadable {
 			fmt.Fprintf(stderr, "tsdiag: unreadable: %s: %s\n", u.File, u.Reason)
 		}
-		if !o.KeepGoing {
-			return exitError, fmt.Errorf("scan incomplete: %d input(s) could not be read (--keep-going to accept)", len(rep.Stats.Unreadable))
-		}
 	}
-	if failing := rep.Failing(); len(failing) > 0 {
-		fmt.Fprintf(stderr, "tsdiag: %d finding(s) at or above --fail-on %s; the first: %s (%s)\n",
-			len(failing), o.FailOn, failing[0].ID, failing[0].Severity)
-		return exitFindings, nil
+	for _, w := range rep.Warnings() {
+		fmt.Fprintf(stderr, "tsdiag: warning: %s\n", w)
 	}
-	return exitOK, nil
+	v := d.Verdict(rep)
+	switch v.Code {
+	case exitError:
+		return exitError, errors.New(v.Reason)
+	case exitFindings:
+		fmt.Fprintf(stderr, "tsdiag: %s\n", v.Reason)
+	}
+	return v.Code, nil
 }
 
 func isTerminal(w io.Writer) bool {

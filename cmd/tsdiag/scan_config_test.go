@@ -11,6 +11,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/tsdiag/tsdiag/evtx/writer"
+	"github.com/tsdiag/tsdiag/internal/report"
 )
 
 const (
@@ -130,7 +131,7 @@ func TestScanReadsRegExportsFromBundle(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.SchemaVersion != "1.1" || rep.Stats.Files != 2 || len(rep.Stats.Unreadable) != 0 {
+	if rep.SchemaVersion != report.SchemaVersion || rep.Stats.Files != 2 || len(rep.Stats.Unreadable) != 0 {
 		t.Fatalf("schema %s, files %d, unreadable %v", rep.SchemaVersion, rep.Stats.Files, rep.Stats.Unreadable)
 	}
 	if len(rep.Stats.Skipped) != 1 || rep.Stats.Skipped[0].File != "case.tgz!RDSH02/notes.txt" {

@@ -45,7 +45,7 @@ func scanReport(t *testing.T, o scanOptions) *report.Report {
 	if err := o.check(); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := buildReport(context.Background(), o, io.Discard)
+	_, rep, err := buildReport(context.Background(), o, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

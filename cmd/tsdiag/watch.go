@@ -5,19 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/tsdiag/tsdiag/engine"
+	"github.com/tsdiag/tsdiag"
 	"github.com/tsdiag/tsdiag/evtx/watch"
-	"github.com/tsdiag/tsdiag/internal/regcfg"
 )
 
 func init() { register(newWatchCmd) }
@@ -92,7 +89,7 @@ func runWatch(ctx context.Context, o watchOptions, stdout, stderr io.Writer) err
 	if _, err := os.Stat(o.Path); err != nil {
 		return withCode(exitError, err)
 	}
-	set, err := loadRuleSet(o.NoBuiltin, o.RuleDirs)
+	d, err := tsdiag.New(tsdiag.Config{RuleDirs: o.RuleDirs, NoBuiltin: o.NoBuiltin, Tool: toolVersion()})
 	if err != nil {
 		return withCode(exitError, err)
 	}
@@ -100,7 +97,7 @@ func runWatch(ctx context.Context, o watchOptions, stdout, stderr io.Writer) err
 		// The event log service holds its own files open; the API is the way in.
 		fmt.Fprintln(stderr, "tsdiag: watch: the live logs of this machine are read best with 'tsdiag live'")
 	}
-	cfg, err := watchConfig(o)
+	st, err := d.Stream(tsdiag.StreamOptions{RegFiles: watchRegFiles(o)})
 	if err != nil {
 		return withCode(exitError, err)
 	}
@@ -109,14 +106,14 @@ func runWatch(ctx context.Context, o watchOptions, stdout, stderr io.Writer) err
 		return err
 	}
 	defer closeOut()
-	pr := newFindingPrinter(out, o.Format, cfg)
+	pr := newFindingPrinter(out, o.Format, st.Config())
 	if err := pr.printConfig(); err != nil {
 		return withCode(exitError, err)
 	}
-	fol := &follower{eng: engine.New(set, configOptions(cfg)), pr: pr}
+	fol := &follower{st: st, pr: pr}
 	polls := 0
 	opts := watch.Options{
-		Interval: o.Interval, Filter: set.Filter(), SkipExisting: o.NewOnly,
+		Interval: o.Interval, Filter: d.Filter(), SkipExisting: o.NewOnly,
 		OnNote: func(n watch.Note) {
 			if !o.Quiet || n.Kind == "unreadable" {
 				fmt.Fprintf(stderr, "tsdiag: watch: %s\n", n)
@@ -130,63 +127,20 @@ func runWatch(ctx context.Context, o watchOptions, stdout, stderr io.Writer) err
 		},
 	}
 	err = watch.Follow(ctx, o.Path, opts, fol.batch)
-	st := fol.eng.Stats()
 	fmt.Fprintf(stderr, "tsdiag: watch: stopped after %d polls: %d events, %d matched a rule, %d findings\n",
-		polls, fol.events, st.Matched, len(pr.seen))
+		polls, fol.events, st.Stats().Matched, len(pr.seen))
 	if err != nil {
 		return withCode(exitError, err)
 	}
 	return nil
 }
 
-// watchConfig reads the configuration from --reg files and .reg exports in
-// a watched folder; nil when there are none.
-func watchConfig(o watchOptions) (*regcfg.Config, error) {
+// watchRegFiles are the registry exports of a watch: --reg files, and
+// the watched folder (its exports tied to hosts as scan ties them).
+func watchRegFiles(o watchOptions) []string {
 	files := append([]string{}, o.RegFiles...)
 	if st, err := os.Stat(o.Path); err == nil && st.IsDir() {
-		found, err := findRegFiles(o.Path)
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, found...)
+		files = append(files, o.Path)
 	}
-	if len(files) == 0 {
-		return nil, nil
-	}
-	rf := regcfg.NewRegFile()
-	for _, p := range files {
-		f, err := os.Open(p)
-		if err != nil {
-			return nil, err
-		}
-		err = rf.Parse(f, p)
-		f.Close()
-		if err != nil {
-			return nil, err
-		}
-	}
-	c := regcfg.Read(rf, rf.Names...)
-	return &c, nil
-}
-
-// findRegFiles lists registry exports under dir, recognised by their bytes.
-func findRegFiles(dir string) ([]string, error) {
-	var out []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.EqualFold(filepath.Ext(p), ".reg") {
-			return nil
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return nil
-		}
-		head := make([]byte, 128)
-		n, _ := io.ReadFull(f, head)
-		f.Close()
-		if regcfg.IsReg(head[:n]) {
-			out = append(out, p)
-		}
-		return nil
-	})
-	return out, err
+	return files
 }

@@ -15,8 +15,10 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/tsdiag/tsdiag"
 	"github.com/tsdiag/tsdiag/engine"
 	"github.com/tsdiag/tsdiag/evtx/writer"
+	"github.com/tsdiag/tsdiag/internal/report"
 )
 
 const rcmProvider = "Microsoft-Windows-TerminalServices-RemoteConnectionManager"
@@ -224,7 +226,7 @@ func TestWatchFolderJSONLWithRegistryExport(t *testing.T) {
 			Type    string          `json:"type"`
 			Change  string          `json:"change"`
 			Finding *engine.Finding `json:"finding"`
-			Config  struct {
+			Config  map[string]struct {
 				Mode           string `json:"mode"`
 				GracePeriodKey bool   `json:"grace_period_key"`
 			} `json:"config"`
@@ -233,7 +235,14 @@ func TestWatchFolderJSONLWithRegistryExport(t *testing.T) {
 			t.Fatalf("line %q: %v", sc.Text(), err)
 		}
 		types = append(types, rec.Type)
-		if rec.Config.Mode != "per-user" || !rec.Config.GracePeriodKey {
+		// Every line follows the report schema: the finding in the json
+		// report's shape, not engine.Finding's.
+		if errs, err := report.Validate(rec.Type+"_line", sc.Bytes()); err != nil || len(errs) > 0 {
+			t.Fatalf("line %s: %v %v", sc.Text(), err, errs)
+		}
+		// The export is tied to a host as scan ties it: by its file name
+		// (rcm.reg → RCM), and as the only one it applies to every host.
+		if c := rec.Config["RCM"]; len(rec.Config) != 1 || c.Mode != "per-user" || !c.GracePeriodKey {
 			t.Fatalf("configuration not stated: %s", sc.Text())
 		}
 		if rec.Type == "finding" && rec.Finding != nil && rec.Finding.Rule == "no-license-server.config" {
@@ -264,7 +273,7 @@ func TestWatchBadInput(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "broken.reg"), []byte("Windows Registry Editor Version 5.00\n[HKLM\\X]\n\"A\"=dword:zz\n"), 0o644)
 	errOut.Reset()
 	code = run([]string{"watch", dir}, &out, &errOut)
-	if code != exitError || !strings.Contains(errOut.String(), "broken.reg:3") {
+	if code != exitError || !strings.Contains(errOut.String(), "broken.reg: line 3") {
 		t.Fatalf("exit %d, stderr %s", code, errOut.String())
 	}
 }
@@ -290,18 +299,32 @@ func TestFindingPrinterAndEventIDs(t *testing.T) {
 	p := newFindingPrinter(&b, "text", nil)
 	p.clock = func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
 	var sunk []string
-	p.sink = func(f engine.Finding, change, line string) { sunk = append(sunk, change+" "+f.ID) }
+	var lines []string
+	p.sink = func(f engine.Finding, line string, js []byte) {
+		var rec struct{ Change string }
+		if err := json.Unmarshal(js, &rec); err != nil {
+			t.Fatal(err)
+		}
+		sunk, lines = append(sunk, rec.Change+" "+f.ID), append(lines, line)
+	}
+	items := func(fs ...engine.Finding) []tsdiag.Item {
+		var out []tsdiag.Item
+		for _, f := range fs {
+			out = append(out, tsdiag.Item{Finding: f})
+		}
+		return out
+	}
 	f := engine.Finding{ID: "cal-pool-exhausted", Rule: "cal-pool-exhausted", Severity: "high", Count: 1,
 		Group: map[string]string{"license_server": "LS01"}, Host: "LS01", Facts: map[string]any{"cal_type": "Per Device"}, Title: "No CALs left"}
-	p.update([]engine.Finding{f})
-	p.update([]engine.Finding{f})
+	p.update(items(f))
+	p.update(items(f))
 	f.Count = 2
 	other := f
 	other.Group = map[string]string{"license_server": "LS02"}
-	p.update([]engine.Finding{f, other})
+	p.update(items(f, other))
 	// Another rule of the same diagnosis now carries the finding: an update.
 	other.Rule = "cal-pool-exhausted.after-refusals"
-	p.update([]engine.Finding{f, other})
+	p.update(items(f, other))
 	want := []string{"new cal-pool-exhausted", "updated cal-pool-exhausted", "new cal-pool-exhausted", "updated cal-pool-exhausted"}
 	if strings.Join(sunk, "|") != strings.Join(want, "|") {
 		t.Fatalf("changes %v", sunk)

@@ -160,10 +160,11 @@ ol.steps > li { margin-bottom: .9rem; } .risk { font-size: .8rem; color: var(--m
 <body>
 <header>
 <h1>Remote Desktop licensing diagnosis</h1>
-<p id="verdict"><strong>{{.Verdict}}</strong>{{if .R.FailOn}} · verdict at --fail-on {{.R.FailOn}}: {{if .R.Failing}}<strong>fails</strong>{{else}}passes{{end}}{{end}}</p>
+<p id="verdict"><strong>{{.Verdict}}</strong>{{if .R.FailOn}} · verdict at --fail-on {{.R.FailOn}}: {{if .R.Failing}}<strong>fails</strong>{{else if .R.Window.AllSetAside}}<strong>nothing diagnosed</strong>{{else}}passes{{end}}{{end}}</p>
 <p class="muted" id="stats">{{.StatsLine}}</p>
 <p class="muted">Inputs: {{range $i, $in := .R.Inputs}}{{if $i}}, {{end}}<code>{{$in}}</code>{{end}} · reference time {{.Now}}</p>
-{{range .R.ConfigLines}}<p class="muted config">Configuration seen: {{.}}</p>
+{{range .R.Warnings}}<p class="warn window">Warning: {{.}}</p>
+{{end}}{{range .R.ConfigLines}}<p class="muted config">Configuration seen: {{.}}</p>
 {{end}}{{range .R.Stats.Unreadable}}<p class="warn">Unreadable: <code>{{.File}}</code>: {{.Reason}}</p>{{end}}
 {{range .R.ExpiredSuppressions}}<p class="warn">Expired suppression: <code>{{.Diagnosis}}</code> expired {{.ExpiresText}} ({{.Reason}}) and no longer applies; {{.Matched}} finding(s) back in this report.</p>{{end}}
 </header>

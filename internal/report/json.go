@@ -30,6 +30,22 @@ type jsonReport struct {
 	// Config (schema 1.1) is the licensing configuration by host; absent
 	// when no registry or .reg export was read.
 	Config map[string]regcfg.Config `json:"config,omitempty"`
+	// Window (schema 1.2) is the time window applied; absent when neither
+	// --since nor --until was given.
+	Window *jsonWindow `json:"window,omitempty"`
+	// Warnings (schema 1.2) are conditions that make the result less than
+	// it looks, e.g. a window that set aside licensing events.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+type jsonWindow struct {
+	Since       *time.Time `json:"since,omitempty"`
+	Until       *time.Time `json:"until,omitempty"`
+	Before      int        `json:"set_aside_before"`
+	After       int        `json:"set_aside_after"`
+	Kept        int        `json:"kept"`
+	AllSetAside bool       `json:"all_set_aside"`
+	Newest      *time.Time `json:"newest_event,omitempty"`
 }
 
 type jsonTool struct {
@@ -140,6 +156,8 @@ func toJSON(r *Report) jsonReport {
 		Suppressed:    []jsonSuppress{},
 		Histogram:     nonNil(r.Histogram),
 		Config:        r.Config,
+		Window:        windowJSON(r.Window),
+		Warnings:      r.Warnings(),
 	}
 	out.Summary = jsonSummary{Findings: len(r.Findings), BySeverity: map[string]int{}, Suppressed: len(r.Suppressed)}
 	for i, sc := range r.BySeverity() {
@@ -167,6 +185,22 @@ func toJSON(r *Report) jsonReport {
 		})
 	}
 	return out
+}
+
+func windowJSON(w Window) *jsonWindow {
+	if w.Since.IsZero() && w.Until.IsZero() {
+		return nil
+	}
+	return &jsonWindow{Since: timePtr(w.Since), Until: timePtr(w.Until), Before: w.Before, After: w.After,
+		Kept: w.Kept, AllSetAside: w.AllSetAside(), Newest: timePtr(w.Newest)}
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 func statsJSON(r *Report) jsonStats {
@@ -236,3 +270,45 @@ func orDefault(s, d string) string {
 	}
 	return s
 }
+
+// jsonLine is one line of watch and live --format jsonl (schema
+// $defs/finding_line and $defs/config_line): the finding in the shape of
+// the json report's findings, so one consumer reads both.
+type jsonLine struct {
+	Type    string                   `json:"type"` // "finding" or "config"
+	Change  string                   `json:"change,omitempty"`
+	Time    time.Time                `json:"time"`
+	Finding *jsonFinding             `json:"finding,omitempty"`
+	Config  map[string]regcfg.Config `json:"config,omitempty"`
+}
+
+// WriteFindingLine writes one finding that appeared or changed ("new",
+// "updated") at wall time at, as one JSON line.
+func WriteFindingLine(w io.Writer, change string, at time.Time, it Item, cfg map[string]regcfg.Config) error {
+	jf := findingJSON(it)
+	return writeLine(w, jsonLine{Type: "finding", Change: change, Time: at.UTC(), Finding: &jf, Config: cfg})
+}
+
+// WriteConfigLine writes the licensing configuration by host as one JSON
+// line, before any finding.
+func WriteConfigLine(w io.Writer, at time.Time, cfg map[string]regcfg.Config) error {
+	return writeLine(w, jsonLine{Type: "config", Time: at.UTC(), Config: nonNilConfig(cfg)})
+}
+
+func writeLine(w io.Writer, l jsonLine) error {
+	enc := json.NewEncoder(w) // Encode ends the line
+	enc.SetEscapeHTML(false)
+	return enc.Encode(l)
+}
+
+func nonNilConfig(m map[string]regcfg.Config) map[string]regcfg.Config {
+	if m == nil {
+		return map[string]regcfg.Config{}
+	}
+	return m
+}
+
+// FactValue renders a fact for people, the one rule every text output
+// uses: numbers to two decimals at most, times as UTC dates (with the time
+// when it is not midnight).
+func FactValue(v any) string { return factValue(v) }

@@ -32,6 +32,7 @@ type junitSuite struct {
 	Skipped   int         `xml:"skipped,attr"`
 	Timestamp string      `xml:"timestamp,attr,omitempty"`
 	Cases     []junitCase `xml:"testcase"`
+	SystemOut string      `xml:"system-out,omitempty"` // warnings, e.g. events the time window set aside
 }
 
 type junitCase struct {
@@ -83,6 +84,7 @@ func junitSuiteFor(r *Report, input string) junitSuite {
 			s.Errors++
 		}
 	}
+	junitWindow(r, input, &s)
 	for _, ru := range r.Rules {
 		c := junitCase{Name: ru.ID, Classname: input}
 		var fired, hidden []string
@@ -152,4 +154,16 @@ func under(file, input string) bool {
 		}
 	}
 	return input == "-" && strings.HasPrefix(file, "<stdin>")
+}
+
+// junitWindow puts the report's warnings in the suite's system-out; a
+// window that set aside every licensing event is also an <error> case
+// "time window", so the suite is not green when nothing was diagnosed.
+func junitWindow(r *Report, input string, s *junitSuite) {
+	s.SystemOut = strings.Join(r.Warnings(), "\n")
+	if r.Window.AllSetAside() {
+		s.Cases = append(s.Cases, junitCase{Name: "time window", Classname: input,
+			Error: &junitProblem{Message: "nothing diagnosed", Type: "empty-window", Text: r.Window.Note()}})
+		s.Errors++
+	}
 }

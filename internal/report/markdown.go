@@ -20,6 +20,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	ew := &errWriter{w: w}
 	ew.printf("## tsdiag: %s\n\n", mdVerdict(r))
 	ew.printf("%s\n\n", mdStatsLine(r))
+	for _, w := range r.Warnings() {
+		ew.printf("> **Warning:** %s\n\n", mdEscape(w))
+	}
 	for _, l := range r.ConfigLines() {
 		ew.printf("- **Configuration seen:** %s\n", mdEscape(l))
 	}
@@ -53,6 +56,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 }
 
 func mdVerdict(r *Report) string {
+	if r.Window.AllSetAside() && len(r.Findings) == 0 {
+		return "nothing diagnosed: " + r.Window.Note()
+	}
 	if len(r.Findings) == 0 {
 		return "no licensing problem found"
 	}
@@ -72,8 +78,11 @@ func mdStatsLine(r *Report) string {
 	line += fmt.Sprintf("; %s reached the rules, %d matched; %s.", plural(s.Matched, "event"), r.Engine.Matched, r.Duration.Round(1e6))
 	if r.FailOn != "" {
 		verdict := "passes"
-		if len(r.Failing()) > 0 {
+		switch {
+		case len(r.Failing()) > 0:
 			verdict = "**fails**"
+		case r.Window.AllSetAside():
+			verdict = "**nothing diagnosed**"
 		}
 		line += fmt.Sprintf(" Verdict at `--fail-on %s`: %s.", r.FailOn, verdict)
 	}

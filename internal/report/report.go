@@ -4,6 +4,9 @@
 //
 // Every renderer reads the same Report and is deterministic: the same scan
 // gives the same bytes (except the duration, which the caller measures).
+// It also owns the JSON contract: report.schema.json (JSONSchema, checked by
+// Validate) describes the report and the watch/live JSON lines. Embedders
+// reach it through the root package (tsdiag.Write).
 package report
 
 import (
@@ -26,7 +29,7 @@ import (
 // SchemaVersion is the version of the JSON report schema. The minor number
 // grows when fields are added; the major when a field changes meaning or
 // goes away.
-const SchemaVersion = "1.1"
+const SchemaVersion = "1.2"
 
 // Report is everything one scan produced.
 type Report struct {
@@ -50,6 +53,9 @@ type Report struct {
 	// exports, by the host it belongs to (tsdiag scan ties an export to a
 	// host by its folder or file name); nil when none was read.
 	Config map[string]regcfg.Config
+	// Window is the time window applied (--since, --until) and how many
+	// licensing events it set aside.
+	Window Window
 }
 
 // RuleRef names one rule that ran.

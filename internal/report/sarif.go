@@ -45,6 +45,12 @@ func WriteSARIF(w io.Writer, r *Report) error {
 			Message: sarif.NewTextMessage(u.File + ": " + u.Reason),
 		})
 	}
+	for _, msg := range r.Warnings() {
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, &sarif.Notification{
+			Level:   "warning",
+			Message: sarif.NewTextMessage(msg),
+		})
+	}
 	rep.AddRun(run)
 	return rep.PrettyWrite(w)
 }

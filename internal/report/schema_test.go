@@ -3,166 +3,21 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
-	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 )
 
-// A small JSON Schema checker for the keywords report.schema.json uses
-// (type, const, enum, required, properties, additionalProperties, items,
-// $ref to $defs, minimum, maximum, pattern, date and date-time formats),
-// so the schema is tested against real output without a new dependency.
-type schemaChecker struct {
-	root map[string]any
-	errs []string
-}
+func validateJSON(t *testing.T, data []byte) { validateDef(t, "", data) }
 
-func (c *schemaChecker) check(path string, schema map[string]any, v any) {
-	if ref, ok := schema["$ref"].(string); ok {
-		name := strings.TrimPrefix(ref, "#/$defs/")
-		c.check(path, c.root["$defs"].(map[string]any)[name].(map[string]any), v)
-		return
-	}
-	if want, ok := schema["const"]; ok && fmt.Sprint(want) != fmt.Sprint(v) {
-		c.fail(path, "is %v, want %v", v, want)
-	}
-	if enum, ok := schema["enum"].([]any); ok {
-		found := false
-		for _, e := range enum {
-			found = found || fmt.Sprint(e) == fmt.Sprint(v)
-		}
-		if !found {
-			c.fail(path, "%v not in %v", v, enum)
-		}
-	}
-	if typ, ok := schema["type"].(string); ok && !hasType(typ, v) {
-		c.fail(path, "is %T, want %s", v, typ)
-		return
-	}
-	c.checkNumber(path, schema, v)
-	c.checkString(path, schema, v)
-	switch x := v.(type) {
-	case map[string]any:
-		c.checkObject(path, schema, x)
-	case []any:
-		if items, ok := schema["items"].(map[string]any); ok {
-			for i, e := range x {
-				c.check(fmt.Sprintf("%s[%d]", path, i), items, e)
-			}
-		}
-	}
-}
-
-func (c *schemaChecker) checkObject(path string, schema map[string]any, x map[string]any) {
-	for _, r := range asStrings(schema["required"]) {
-		if _, ok := x[r]; !ok {
-			c.fail(path, "lacks required %q", r)
-		}
-	}
-	props, _ := schema["properties"].(map[string]any)
-	keys := make([]string, 0, len(x))
-	for k := range x {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if p, ok := props[k].(map[string]any); ok {
-			c.check(path+"."+k, p, x[k])
-		} else if ap, ok := schema["additionalProperties"].(map[string]any); ok {
-			c.check(path+"."+k, ap, x[k])
-		} else if props != nil {
-			c.fail(path, "has %q, which the schema does not document", k)
-		}
-	}
-}
-
-func (c *schemaChecker) checkNumber(path string, schema map[string]any, v any) {
-	n, ok := v.(float64)
-	if !ok {
-		return
-	}
-	if m, ok := schema["minimum"].(float64); ok && n < m {
-		c.fail(path, "%v < minimum %v", n, m)
-	}
-	if m, ok := schema["maximum"].(float64); ok && n > m {
-		c.fail(path, "%v > maximum %v", n, m)
-	}
-}
-
-func (c *schemaChecker) checkString(path string, schema map[string]any, v any) {
-	s, ok := v.(string)
-	if !ok {
-		return
-	}
-	if p, ok := schema["pattern"].(string); ok && !regexp.MustCompile(p).MatchString(s) {
-		c.fail(path, "%q does not match %s", s, p)
-	}
-	switch schema["format"] {
-	case "date-time":
-		if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
-			c.fail(path, "%q is not date-time", s)
-		}
-	case "date":
-		if _, err := time.Parse(time.DateOnly, s); err != nil {
-			c.fail(path, "%q is not a date", s)
-		}
-	}
-}
-
-func hasType(typ string, v any) bool {
-	switch typ {
-	case "object":
-		_, ok := v.(map[string]any)
-		return ok
-	case "array":
-		_, ok := v.([]any)
-		return ok
-	case "string":
-		_, ok := v.(string)
-		return ok
-	case "boolean":
-		_, ok := v.(bool)
-		return ok
-	case "number":
-		_, ok := v.(float64)
-		return ok
-	case "integer":
-		n, ok := v.(float64)
-		return ok && n == float64(int64(n))
-	}
-	return false
-}
-
-func asStrings(v any) []string {
-	var out []string
-	xs, _ := v.([]any)
-	for _, x := range xs {
-		out = append(out, x.(string))
-	}
-	return out
-}
-
-func (c *schemaChecker) fail(path, format string, args ...any) {
-	c.errs = append(c.errs, path+": "+fmt.Sprintf(format, args...))
-}
-
-func validateJSON(t *testing.T, data []byte) {
+func validateDef(t *testing.T, def string, data []byte) {
 	t.Helper()
-	var schema map[string]any
-	if err := json.Unmarshal(JSONSchema, &schema); err != nil {
-		t.Fatalf("schema: %v", err)
+	errs, err := Validate(def, data)
+	if err != nil {
+		t.Fatalf("%s: %v", def, err)
 	}
-	var doc any
-	if err := json.Unmarshal(data, &doc); err != nil {
-		t.Fatalf("report: %v", err)
-	}
-	c := &schemaChecker{root: schema}
-	c.check("$", schema, doc)
-	for _, e := range c.errs {
+	for _, e := range errs {
 		t.Error(e)
 	}
 }
@@ -199,4 +54,57 @@ func TestFullReportFollowsSchema(t *testing.T) {
 	if len(c.errs) < 2 {
 		t.Fatalf("checker missed a bad severity and a missing rank: %v", c.errs)
 	}
+}
+
+// The JSON lines of watch and live follow the schema's finding_line and
+// config_line: the finding in the report's shape, and the checker rejects
+// a line in engine.Finding's raw shape (no summary, remediation, input).
+func TestJSONLinesFollowSchema(t *testing.T) {
+	r := sampleReport()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var b bytes.Buffer
+	if err := WriteConfigLine(&b, at, r.Config); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range r.Findings {
+		if err := WriteFindingLine(&b, "updated", at, it, r.Config); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 1+len(r.Findings) || len(r.Findings) == 0 || len(r.Config) == 0 {
+		t.Fatalf("%d lines for %d findings:\n%s", len(lines), len(r.Findings), b.String())
+	}
+	validateDef(t, "config_line", []byte(lines[0]))
+	for _, l := range lines[1:] {
+		validateDef(t, "finding_line", []byte(l))
+	}
+	// The report's own finding and the line's are the same object.
+	var rep struct{ Findings []json.RawMessage }
+	var full bytes.Buffer
+	if err := WriteJSON(&full, r); err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal(full.Bytes(), &rep)
+	var line struct{ Finding map[string]any }
+	json.Unmarshal([]byte(lines[1]), &line)
+	var first map[string]any
+	json.Unmarshal(rep.Findings[0], &first)
+	first["input"] = "" // a stream has no command-line input
+	if a, b := mustJSON(t, first), mustJSON(t, line.Finding); a != b {
+		t.Fatalf("line finding differs from report finding:\n%s\n%s", b, a)
+	}
+	raw, _ := json.Marshal(map[string]any{"type": "finding", "change": "new", "time": at, "finding": r.Findings[0].Finding})
+	if errs, _ := Validate("finding_line", raw); len(errs) == 0 {
+		t.Fatal("a raw engine.Finding line passed the schema")
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

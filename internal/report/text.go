@@ -67,6 +67,9 @@ func WriteText(w io.Writer, r *Report, colour bool) error {
 	p := newPalette(colour)
 	tw := &errWriter{w: w}
 	tw.printf("%s\n", summaryLine(r, p))
+	if n := r.Window.Note(); n != "" && !r.Window.AllSetAside() {
+		tw.printf("%s %s\n", p.warn.Sprint("Warning:"), n)
+	}
 	for _, l := range r.ConfigLines() {
 		tw.printf("Configuration seen: %s\n", l)
 	}
@@ -87,9 +90,13 @@ func SummaryLine(r *Report) string { return summaryLine(r, newPalette(false)) }
 // summaryLine is the one line a person reads first.
 func summaryLine(r *Report, p palette) string {
 	var b strings.Builder
-	if len(r.Findings) == 0 {
+	switch {
+	case r.Window.AllSetAside() && len(r.Findings) == 0:
+		// Never a quiet "no problem found": nothing was looked at.
+		b.WriteString(p.warn.Sprint("Nothing diagnosed: " + r.Window.Note()))
+	case len(r.Findings) == 0:
 		b.WriteString(p.ok.Sprint("No licensing problem found"))
-	} else {
+	default:
 		var parts []string
 		for _, sc := range r.BySeverity() {
 			parts = append(parts, fmt.Sprintf("%d %s", sc.Count, p.severity(sc.Severity)))

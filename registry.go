@@ -1,4 +1,4 @@
-package main
+package tsdiag
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 // taken from where the export sits (see regLabel).
 //
 // Rules must see the configuration before the first event is evaluated,
-// so scan reads exports in a first pass that decodes no log (SkipLogs);
+// so a scan reads exports in a first pass that decodes no log (SkipLogs);
 // the second pass takes them again without parsing. Standard input cannot
 // be read twice: an export found there is reported but rules do not see it.
 type regConfig struct {
@@ -38,21 +38,6 @@ func newRegConfig(inputs []string) *regConfig {
 		}
 	}
 	return c
-}
-
-// firstPass reads every export in inputs except standard input.
-func (c *regConfig) firstPass(inputs []string) {
-	var files []string
-	for _, in := range inputs {
-		if in != "-" {
-			files = append(files, in)
-		}
-	}
-	if len(files) == 0 {
-		return
-	}
-	// Faults are reported by the second pass, which reads the same inputs.
-	_, _ = source.Walk(files, source.Options{SkipLogs: true, OnOther: c.take}, func(*evtx.Event) error { return nil })
 }
 
 // take is the source.Options.OnOther hook: it claims registry exports.
@@ -191,27 +176,32 @@ func isDir(p string) bool {
 	return err == nil && fi.IsDir()
 }
 
-// addConfig merges one engine run's configuration into the scan's; with
-// --separate, a host name already taken by another PATH gets that PATH
-// appended, so cases stay apart.
-func (r *scanResult) addConfig(cfg map[string]regcfg.Config, input string) {
-	for l, c := range cfg {
-		if r.config == nil {
-			r.config = map[string]regcfg.Config{}
+// readAll reads the exports of files and folders for a stream, whose
+// events come later. A named file that is no export, or an export that
+// does not parse, is an error here: a stream has no report to list it in.
+func (c *regConfig) readAll(paths []string) error {
+	st, _ := source.Walk(paths, source.Options{SkipLogs: true, OnOther: c.take}, func(*evtx.Event) error { return nil })
+	for _, name := range sortedKeys(c.done) {
+		if c.done[name] != nil {
+			return c.done[name]
 		}
-		key := l
-		if _, taken := r.config[key]; taken {
-			key = l + " (" + input + ")"
-		}
-		r.config[key] = c
 	}
+	for _, p := range paths {
+		if _, taken := c.done[p]; !taken && !isDir(p) {
+			return fmt.Errorf("%s: not a registry export (.reg as regedit or 'reg export' write it)", p)
+		}
+	}
+	if len(st.Unreadable) > 0 {
+		return fmt.Errorf("%s: %s", st.Unreadable[0].File, st.Unreadable[0].Reason)
+	}
+	return nil
 }
 
-// configOptions gives the rules of watch and live the configuration they
-// read (--reg exports, the local registry): one machine's, for every host.
-func configOptions(cfg *regcfg.Config) engine.Options {
-	if cfg == nil {
-		return engine.Options{}
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
 	}
-	return engine.Options{Config: cfg.Flat()}
+	sort.Strings(out)
+	return out
 }

@@ -1,0 +1,56 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Window is the time window a scan applied and what it set aside. The
+// counts are of licensing events: those the rules' filter selects (every
+// other record is skipped before its time is read).
+type Window struct {
+	Since, Until time.Time // zero = open
+	Before       int       // licensing events before Since, set aside
+	After        int       // licensing events after Until, set aside
+	Kept         int       // licensing events in the window
+	Newest       time.Time // newest licensing event read, in the window or not
+}
+
+// SetAside is how many licensing events the window set aside.
+func (w Window) SetAside() int { return w.Before + w.After }
+
+// AllSetAside tells whether the window set aside every licensing event
+// read: nothing was diagnosed, which must not read as a clean pass.
+func (w Window) AllSetAside() bool { return w.SetAside() > 0 && w.Kept == 0 }
+
+// Note says how many licensing events the window set aside and why; ""
+// when it set aside none.
+func (w Window) Note() string {
+	if w.SetAside() == 0 {
+		return ""
+	}
+	var why []string
+	if w.Before > 0 {
+		why = append(why, fmt.Sprintf("%s before %s (--since)", thousands(w.Before), stamp(w.Since)))
+	}
+	if w.After > 0 {
+		why = append(why, fmt.Sprintf("%s after %s (--until)", thousands(w.After), stamp(w.Until)))
+	}
+	if w.AllSetAside() {
+		return fmt.Sprintf("the time window set aside all %s: %s; newest licensing event %s; nothing was diagnosed",
+			plural(w.SetAside(), "licensing event"), strings.Join(why, ", "), stamp(w.Newest))
+	}
+	return fmt.Sprintf("the time window set aside %s: %s", plural(w.SetAside(), "licensing event"), strings.Join(why, ", "))
+}
+
+// Warnings are the report's warnings: conditions that are no error but
+// make the result less than it looks (today: the time window set aside
+// licensing events).
+func (r *Report) Warnings() []string {
+	var out []string
+	if n := r.Window.Note(); n != "" {
+		out = append(out, n)
+	}
+	return out
+}

@@ -7,11 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/tsdiag/tsdiag"
 	"github.com/tsdiag/tsdiag/engine"
 	"github.com/tsdiag/tsdiag/internal/regcfg"
 	"github.com/tsdiag/tsdiag/internal/scenario"
-	"github.com/tsdiag/tsdiag/rules"
 )
 
 // A configuration that cannot work is found from a bundle's registry export
@@ -95,11 +96,11 @@ func TestScanConfigRulesOnQuietLog(t *testing.T) {
 	}
 }
 
-// live and watch give the rules one machine's configuration (configOptions):
+// live gives the rules this machine's configuration (a Stream's Local):
 // a workgroup host in per-user mode is found with no event at all, and a
 // domain member with the same export is not (issue #18 item 3).
 func TestLiveConfigWorkgroupPerUser(t *testing.T) {
-	set, err := rules.Builtin()
+	d, err := tsdiag.New(tsdiag.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,10 +111,13 @@ func TestLiveConfigWorkgroupPerUser(t *testing.T) {
 	for _, joined := range []bool{false, true} {
 		cfg := regcfg.Read(f, "registry")
 		cfg.PartOfDomain = &joined
-		eng := engine.New(set, configOptions(&cfg))
+		s, err := d.Stream(tsdiag.StreamOptions{Local: &cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
 		var got []string
-		for _, fd := range eng.Finish() {
-			got = append(got, fd.ID+"@"+fd.Host)
+		for _, it := range s.Snapshot(time.Time{}) {
+			got = append(got, it.ID+"@"+it.Host)
 		}
 		want := ""
 		if !joined {

@@ -35,6 +35,10 @@ type acc struct {
 	tailNext int
 	days     map[int64]int
 	values   map[string]struct{}
+	// recovered is the first recovery event after the latest match (zero:
+	// none); a later match makes it stale, which re-opens the finding.
+	recovered   time.Time
+	recoveredBy *evtx.Event
 }
 
 func newAcc(r *rules.Compiled, key string, labels map[string]string) *acc {
@@ -117,6 +121,11 @@ func (a *acc) finding(e *Engine, now time.Time) Finding {
 		f.Host = a.lastEv.Computer
 	}
 	f.Facts = a.facts(e, now)
+	streamNow := now
+	if e.newest.After(streamNow) {
+		streamNow = e.newest
+	}
+	a.applyStatus(&f, streamNow)
 	return f
 }
 

@@ -50,8 +50,10 @@ type Stats struct {
 	EvalErrors int `json:"eval_errors"` // expression evaluations that failed (counted as no match)
 	// AbsenceDropped counts absence starts not tracked because a group
 	// already had MaxPendingPerGroup open.
-	AbsenceDropped int    `json:"absence_dropped,omitempty"`
-	FirstError     string `json:"first_error,omitempty"`
+	AbsenceDropped int `json:"absence_dropped,omitempty"`
+	// Transient counts findings below their rule's persistence threshold.
+	Transient  int    `json:"transient,omitempty"`
+	FirstError string `json:"first_error,omitempty"`
 }
 
 // Engine evaluates a rule set over a stream of events. It is not safe for
@@ -259,7 +261,9 @@ func (e *Engine) findings(now time.Time) []Finding {
 		}
 	}
 	rank(out, now)
-	return collapse(out)
+	out = collapse(out)
+	e.stats.Transient = countTransient(out)
+	return out
 }
 
 // queued is a buffered event; seq keeps equal times in arrival order.

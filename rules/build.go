@@ -194,7 +194,10 @@ func compileRule(r *rawRule, classes classIndex) (*Compiled, Problems) {
 	c.GroupBy = rc.named("group_by", r.GroupBy, valueExpr)
 	c.Facts = rc.named("facts", r.Facts, factExpr)
 	rc.correlation(c)
+	rc.persist(c)
+	rc.recovery(c)
 	rc.checkTests()
+	rc.checkTestStatus()
 	if len(rc.probs) > 0 {
 		return nil, rc.probs
 	}

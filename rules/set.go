@@ -45,6 +45,11 @@ type Compiled struct {
 	Expect    *Matcher      // absence
 	Value     *Program      // distinct
 	Facts     []Named       // sorted by name
+	// PersistEvents and PersistOver are the persistence threshold (0: none);
+	// Recover the recovery, nil when the rule has none (persist.go).
+	PersistEvents int
+	PersistOver   time.Duration
+	Recover       *CompiledRecovery
 	// TestLines[i] is the line of Tests[i] ([[rule.test]] header), 0 when
 	// the tests were written inline.
 	TestLines []int
@@ -206,6 +211,9 @@ func (c *Compiled) Selects() []EventRef {
 	}
 	if c.Expect != nil {
 		add(c.Expect)
+	}
+	if c.Recover != nil {
+		add(&c.Recover.Matcher)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Provider != out[j].Provider {

@@ -142,6 +142,7 @@ func (a *acc) facts(e *Engine, now time.Time) map[string]any {
 	env.Now = now
 	env.SetHostConfig(e.opts.Config, e.opts.HostConfig)
 	env.Config = env.ConfigOf(a.lastEv.Computer)
+	env.SetZone(e.zoneOf(a.lastEv.Computer))
 	env.Count = a.count
 	env.FirstSeen, env.LastSeen = a.first, a.last
 	env.Groups = copyMap(a.labels)

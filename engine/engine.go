@@ -75,6 +75,8 @@ type Engine struct {
 	sweep      int
 	// lowered caches provider names in lower case (a log has few).
 	lowered map[string]string
+	// zones are the hosts' time zones their logs revealed (zone.go).
+	zones map[string]*rules.Zone
 }
 
 type indexKey struct {
@@ -122,6 +124,7 @@ func (e *Engine) Feed(ev *evtx.Event) error {
 		e.newest = t
 	}
 	e.noteHost(ev.Computer, t)
+	e.noteZone(ev)
 	// Events no rule selects are not buffered; they only move stream time
 	// (absence deadlines, the end-of-stream reference).
 	if e.lookup(ev) != nil {

@@ -152,7 +152,8 @@ func (s *Set) Selects() []EventRef {
 // decoder asks for every record of every input.
 func (s *Set) Filter() evtx.Filter {
 	ids := map[uint16][]string{}
-	for _, e := range s.Selects() {
+	// The engine reads each host's time zone from ZoneEvents (LocalDate).
+	for _, e := range append(s.Selects(), ZoneEvents...) {
 		ids[e.ID] = append(ids[e.ID], e.Provider)
 	}
 	return func(provider string, id uint16) bool {

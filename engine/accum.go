@@ -39,6 +39,10 @@ type acc struct {
 	// none); a later match makes it stale, which re-opens the finding.
 	recovered   time.Time
 	recoveredBy *evtx.Event
+	// episodes counts the recoveries that ended a spell of trouble;
+	// episodeStart is the first match of the current spell.
+	episodes     int
+	episodeStart time.Time
 }
 
 func newAcc(r *rules.Compiled, key string, labels map[string]string) *acc {
@@ -59,6 +63,9 @@ func (a *acc) add(en *entry) {
 	a.count++
 	if a.first.IsZero() || t.Before(a.first) {
 		a.first = t
+	}
+	if a.episodeStart.IsZero() || (!a.recovered.IsZero() && t.After(a.recovered) && !a.episodeStart.After(a.recovered)) {
+		a.episodeStart = t
 	}
 	if !t.Before(a.last) {
 		a.last, a.lastEv = t, ev

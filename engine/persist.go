@@ -73,6 +73,7 @@ func (rs *ruleState) recover(ev *evtx.Event) bool {
 		}
 		if a.recovered.IsZero() || a.recovered.Before(a.last) {
 			a.recovered, a.recoveredBy = t, ev
+			a.episodes++
 		}
 	}
 	return true
@@ -89,6 +90,11 @@ func (a *acc) applyStatus(f *Finding, now time.Time) {
 		f.ResolvedAt = a.recovered
 		f.LastedSeconds = a.recovered.Sub(a.first).Seconds()
 		f.Facts["recovered_by"] = describe(a.recoveredBy)
+		// A trouble that came back and healed several times (a nightly
+		// restart) lasted first seen -> resolved in all; say how often and
+		// how long the last spell was.
+		f.Facts["episodes"] = a.episodes
+		f.Facts["last_episode_seconds"] = a.recovered.Sub(a.episodeStart).Seconds()
 	} else if short := a.belowPersistence(); short != "" {
 		f.Status = StatusTransient
 		f.Facts["persistence"] = short

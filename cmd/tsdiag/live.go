@@ -258,7 +258,7 @@ func findingSig(f engine.Finding) string {
 		rounded[k] = v
 	}
 	facts, _ := json.Marshal(rounded)
-	return fmt.Sprintf("%s|%s|%d|%s|%s", f.Rule, f.Severity, f.Count, f.LastSeen.UTC().Format(time.RFC3339Nano), facts)
+	return fmt.Sprintf("%s|%s|%s|%d|%s|%s", f.Rule, f.Severity, f.Status, f.Count, f.LastSeen.UTC().Format(time.RFC3339Nano), facts)
 }
 
 // printConfig states the configuration once, before any finding.
@@ -284,10 +284,7 @@ func (p *findingPrinter) update(fs []engine.Finding) error {
 			continue
 		}
 		p.seen[k] = sig
-		change := "new"
-		if ok {
-			change = "updated"
-		}
+		change := changeOf(f, ok)
 		line := findingLine(f, change, p.clock())
 		if p.sink != nil {
 			p.sink(f, change, line)
@@ -307,6 +304,21 @@ func (p *findingPrinter) update(fs []engine.Finding) error {
 		}
 	}
 	return nil
+}
+
+// changeOf names what happened to a finding: a resolved one is retired
+// ("resolved", at info) the way scan reports it, a transient one is noted
+// as such, a re-opened one is "updated" again.
+func changeOf(f engine.Finding, seen bool) string {
+	switch {
+	case f.Status == engine.StatusResolved:
+		return "resolved"
+	case f.Status == engine.StatusTransient && !seen:
+		return "transient"
+	case seen:
+		return "updated"
+	}
+	return "new"
 }
 
 func (p *findingPrinter) json(v any) error {

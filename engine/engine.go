@@ -169,6 +169,7 @@ func (e *Engine) process(ev *evtx.Event) {
 	}
 	e.env.Event = rules.EventOf(ev)
 	e.env.Config = e.env.ConfigOf(ev.Computer)
+	e.env.SetZone(e.zoneOf(ev.Computer))
 	e.env.Now = e.opts.Now
 	if e.env.Now.IsZero() {
 		e.env.Now = e.clock

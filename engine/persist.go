@@ -124,7 +124,7 @@ func (a *acc) belowPersistence() string {
 	if a.count >= r.PersistEvents && span >= r.PersistOver {
 		return ""
 	}
-	return fmt.Sprintf("%d matching events over %s; the rule alarms at %d over %s",
+	return fmt.Sprintf("%d matching events over %s; the rule alarms from %d events spanning %s",
 		a.count, span.Round(time.Second), max(r.PersistEvents, 1), r.PersistOver)
 }
 

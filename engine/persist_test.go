@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/tsdiag/tsdiag/evtx"
 	"github.com/tsdiag/tsdiag/evtx/source"
 	"github.com/tsdiag/tsdiag/evtx/writer"
 	"github.com/tsdiag/tsdiag/internal/scenario"
@@ -116,5 +118,44 @@ func TestCountdownReadInTheHostsZone(t *testing.T) {
 	f := fs[0].Facts
 	if f["expires"] != "2024-01-22T05:00:00Z" || f["tz_assumed"] != "UTC-05:00 (Eastern Standard Time, from EventLog 6013)" {
 		t.Errorf("facts %v", f)
+	}
+}
+
+// recovery.quiet: resolved only once that long passed after the recovery
+// with no further match; a match after it re-opens.
+func TestRecoveryQuiet(t *testing.T) {
+	set := ruleSet(t, `
+[[rule]]
+id = "renewals"
+title = "t"
+severity = "high"
+confidence = 1
+classes = ["renew_failed"]
+group_by = { host = "Computer" }
+[rule.recovery]
+classes = ["ls_started"]
+match = ["host"]
+group_by = { host = "'RDSH1'" }
+quiet = "1h"
+`)
+	lic := "Microsoft-Windows-TerminalServices-Licensing"
+	fail := func(at time.Duration) *evtx.Event { return ev("TermService", 1028, at, "RDSH1", "PC1") }
+	noise := func(at time.Duration) *evtx.Event {
+		return ev("Service Control Manager", 7036, at, "RDSH1", "x", "running")
+	}
+	for _, c := range []struct {
+		name string
+		evs  []*evtx.Event
+		want string
+	}{
+		{"quiet not over yet", []*evtx.Event{fail(0), ev(lic, 0, 10*time.Minute, "LS1"), noise(40 * time.Minute)}, StatusActive},
+		{"quiet over", []*evtx.Event{fail(0), ev(lic, 0, 10*time.Minute, "LS1"), noise(2 * time.Hour)}, StatusResolved},
+		{"failure after recovery re-opens", []*evtx.Event{fail(0), ev(lic, 0, 10*time.Minute, "LS1"), fail(20 * time.Minute), noise(3 * time.Hour)}, StatusActive},
+		{"recovery before the trouble is none", []*evtx.Event{ev(lic, 0, 0, "LS1"), fail(10 * time.Minute), noise(3 * time.Hour)}, StatusActive},
+	} {
+		fs := run(t, set, Options{}, c.evs...)
+		if len(fs) != 1 || fs[0].Status != c.want {
+			t.Errorf("%s: %+v, want status %s", c.name, fs, c.want)
+		}
 	}
 }

@@ -35,6 +35,14 @@ type acc struct {
 	tailNext int
 	days     map[int64]int
 	values   map[string]struct{}
+	// recovered is the first recovery event after the latest match (zero:
+	// none); a later match makes it stale, which re-opens the finding.
+	recovered   time.Time
+	recoveredBy *evtx.Event
+	// episodes counts the recoveries that ended a spell of trouble;
+	// episodeStart is the first match of the current spell.
+	episodes     int
+	episodeStart time.Time
 }
 
 func newAcc(r *rules.Compiled, key string, labels map[string]string) *acc {
@@ -55,6 +63,9 @@ func (a *acc) add(en *entry) {
 	a.count++
 	if a.first.IsZero() || t.Before(a.first) {
 		a.first = t
+	}
+	if a.episodeStart.IsZero() || (!a.recovered.IsZero() && t.After(a.recovered) && !a.episodeStart.After(a.recovered)) {
+		a.episodeStart = t
 	}
 	if !t.Before(a.last) {
 		a.last, a.lastEv = t, ev
@@ -117,6 +128,11 @@ func (a *acc) finding(e *Engine, now time.Time) Finding {
 		f.Host = a.lastEv.Computer
 	}
 	f.Facts = a.facts(e, now)
+	streamNow := now
+	if e.newest.After(streamNow) {
+		streamNow = e.newest
+	}
+	a.applyStatus(&f, streamNow)
 	return f
 }
 
@@ -133,6 +149,7 @@ func (a *acc) facts(e *Engine, now time.Time) map[string]any {
 	env.Now = now
 	env.SetHostConfig(e.opts.Config, e.opts.HostConfig)
 	env.Config = env.ConfigOf(a.lastEv.Computer)
+	env.SetZone(e.zoneOf(a.lastEv.Computer))
 	env.Count = a.count
 	env.FirstSeen, env.LastSeen = a.first, a.last
 	env.Groups = copyMap(a.labels)

@@ -50,8 +50,10 @@ type Stats struct {
 	EvalErrors int `json:"eval_errors"` // expression evaluations that failed (counted as no match)
 	// AbsenceDropped counts absence starts not tracked because a group
 	// already had MaxPendingPerGroup open.
-	AbsenceDropped int    `json:"absence_dropped,omitempty"`
-	FirstError     string `json:"first_error,omitempty"`
+	AbsenceDropped int `json:"absence_dropped,omitempty"`
+	// Transient counts findings below their rule's persistence threshold.
+	Transient  int    `json:"transient,omitempty"`
+	FirstError string `json:"first_error,omitempty"`
 }
 
 // Engine evaluates a rule set over a stream of events. It is not safe for
@@ -73,6 +75,8 @@ type Engine struct {
 	sweep      int
 	// lowered caches provider names in lower case (a log has few).
 	lowered map[string]string
+	// zones are the hosts' time zones their logs revealed (zone.go).
+	zones map[string]*rules.Zone
 }
 
 type indexKey struct {
@@ -120,6 +124,7 @@ func (e *Engine) Feed(ev *evtx.Event) error {
 		e.newest = t
 	}
 	e.noteHost(ev.Computer, t)
+	e.noteZone(ev)
 	// Events no rule selects are not buffered; they only move stream time
 	// (absence deadlines, the end-of-stream reference).
 	if e.lookup(ev) != nil {
@@ -164,6 +169,7 @@ func (e *Engine) process(ev *evtx.Event) {
 	}
 	e.env.Event = rules.EventOf(ev)
 	e.env.Config = e.env.ConfigOf(ev.Computer)
+	e.env.SetZone(e.zoneOf(ev.Computer))
 	e.env.Now = e.opts.Now
 	if e.env.Now.IsZero() {
 		e.env.Now = e.clock
@@ -260,7 +266,9 @@ func (e *Engine) findings(now time.Time) []Finding {
 	}
 	out = append(out, e.configFindings(now)...) // on = "config" rules (config.go)
 	rank(out, now)
-	return collapse(out)
+	out = collapse(out)
+	e.stats.Transient = countTransient(out)
+	return out
 }
 
 // queued is a buffered event; seq keeps equal times in arrival order.

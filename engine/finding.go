@@ -26,6 +26,13 @@ type Finding struct {
 	// AlsoMatched lists other rules of the same diagnosis that fired for
 	// the same group; their findings are folded into this one.
 	AlsoMatched []string `json:"also_matched,omitempty"`
+	// Status is "active", "resolved" (trouble followed by recovery) or
+	// "transient" (below the rule's persistence threshold); resolved and
+	// transient findings are info and OriginalSeverity keeps the rule's.
+	Status           string    `json:"status"`
+	OriginalSeverity string    `json:"original_severity,omitempty"`
+	ResolvedAt       time.Time `json:"resolved_at,omitempty,omitzero"`
+	LastedSeconds    float64   `json:"lasted_seconds,omitempty"` // first seen -> resolved at
 }
 
 // Evidence points at one event that contributed to a finding.

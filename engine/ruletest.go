@@ -81,6 +81,9 @@ func runTest(set *rules.Set, t rules.Test) (fails []string) {
 		}
 		return append(fails, fmt.Sprintf("no finding with group {%s}; got %s", GroupString(t.Group), strings.Join(got, " ")))
 	}
+	if t.Status != "" && f.Status != t.Status {
+		fails = append(fails, fmt.Sprintf("status = %s, want %s (severity %s)", f.Status, t.Status, f.Severity))
+	}
 	if t.Count > 0 && f.Count != t.Count {
 		fails = append(fails, fmt.Sprintf("count = %d, want %d", f.Count, t.Count))
 	}

@@ -33,6 +33,8 @@ type ruleState struct {
 	groups map[string]*groupState
 	accs   map[string]*acc
 	queue  []*pending // absence starts in time order (deadline order)
+	// byRecovery files the accumulators by their recovery.match labels.
+	byRecovery map[string][]*acc
 }
 
 type groupState struct {
@@ -62,6 +64,11 @@ func selectsOf(r *rules.Compiled) []rules.EventRef { return r.Selects() }
 // whether it matched any part of the rule.
 func (rs *ruleState) feed(ev *evtx.Event) bool {
 	r := rs.rule
+	recovered := rs.recover(ev)
+	return rs.feedMatch(ev, r) || recovered
+}
+
+func (rs *ruleState) feedMatch(ev *evtx.Event, r *rules.Compiled) bool {
 	switch r.Kind {
 	case rules.KindSequence:
 		return rs.feedSequence(ev)
@@ -152,6 +159,7 @@ func (rs *ruleState) acc(key string, g *groupState) *acc {
 	if a == nil {
 		a = newAcc(rs.rule, key, g.labels)
 		rs.accs[key] = a
+		rs.indexRecovery(a)
 	}
 	return a
 }

@@ -197,8 +197,11 @@ func compileRule(r *rawRule, classes classIndex) (*Compiled, Problems) {
 		rc.configRule(c)
 	} else {
 		rc.correlation(c)
+		rc.persist(c)
+		rc.recovery(c)
 	}
 	rc.checkTests()
+	rc.checkTestStatus()
 	if len(rc.probs) > 0 {
 		return nil, rc.probs
 	}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -158,4 +159,66 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("bad duration %q (want e.g. 14d or 36h)", s)
 	}
 	return d, nil
+}
+
+// ZoneEvents are the events a host's time zone is read from (EventLog 6013,
+// "The system uptime is N seconds.", whose last insertion string is the
+// zone as "<bias minutes> <zone name>", e.g. "300 Eastern Standard Time").
+// Every set's Filter keeps them for the decoder.
+var ZoneEvents = []EventRef{{Provider: "eventlog", ID: 6013}}
+
+var zoneFieldRe = regexp.MustCompile(`^(-?\d{1,4}) (\S.*)$`)
+
+// Zone is a host's time zone as its log reveals it.
+type Zone struct {
+	Offset time.Duration // east of UTC (Windows writes the bias: UTC = local + bias)
+	Name   string        // as Windows wrote it ("Eastern Standard Time")
+	Source string        // where it was read ("EventLog 6013")
+}
+
+// ZoneOf reads the time zone an event reveals, if any: the last insertion
+// string of EventLog 6013 of the form "<bias> <name>". The bias is minutes
+// west of UTC, so 300 is UTC-05:00.
+func ZoneOf(provider string, id uint16, params []string) (Zone, bool) {
+	if id != 6013 || !strings.EqualFold(provider, "EventLog") {
+		return Zone{}, false
+	}
+	for i := len(params) - 1; i >= 0; i-- {
+		m := zoneFieldRe.FindStringSubmatch(strings.TrimSpace(params[i]))
+		if m == nil {
+			continue
+		}
+		bias, err := strconv.Atoi(m[1])
+		if err != nil || bias < -14*60 || bias > 14*60 {
+			return Zone{}, false
+		}
+		return Zone{Offset: -time.Duration(bias) * time.Minute, Name: m[2], Source: "EventLog 6013"}, true
+	}
+	return Zone{}, false
+}
+
+// Assumed describes the offset a local date was read in, for the finding.
+func (z *Zone) Assumed() string {
+	if z == nil {
+		return "UTC (unknown)"
+	}
+	return fmt.Sprintf("%s (%s, from %s)", offsetText(z.Offset), z.Name, z.Source)
+}
+
+func offsetText(d time.Duration) string {
+	sign := "+"
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	return fmt.Sprintf("UTC%s%02d:%02d", sign, int(d.Hours()), int(d.Minutes())%60)
+}
+
+// ParseLocalDate reads a date Windows wrote in the host's local time: the
+// wall time of ParseDate shifted by the zone's offset (nil: UTC).
+func ParseLocalDate(s string, z *Zone) time.Time {
+	t := ParseDate(s)
+	if t.IsZero() || z == nil {
+		return t
+	}
+	return t.Add(-z.Offset)
 }

@@ -87,21 +87,30 @@ type Env struct {
 	// licensing_mode, license_servers, …); nil when none was read.
 	Config map[string]string
 
-	Param       func(n int) string        // %n, 1-based; "" when absent
-	HasParam    func(n int) bool          // the event carries %n
-	DataValue   func(name string) string  // Data("name") is rewritten to this
-	Is          func(class string) bool   // the event belongs to the class
-	ParseDate   func(s string) time.Time  // see ParseDate
+	Param     func(n int) string       // %n, 1-based; "" when absent
+	HasParam  func(n int) bool         // the event carries %n
+	DataValue func(name string) string // Data("name") is rewritten to this
+	Is        func(class string) bool  // the event belongs to the class
+	ParseDate func(s string) time.Time // see ParseDate
+	// LocalDate reads a date written in the host's time zone (the zone the
+	// engine read from the host's log, else UTC); TZAssumed says which.
+	LocalDate   func(s string) time.Time
+	TZAssumed   func() string
 	DaysUntil   func(t time.Time) float64 // days from Now to t; 0 for a zero t
 	DaysBetween func(a, b time.Time) float64
 	Duration    func(s string) time.Duration // Go duration or "Nd"; 0 when bad
 	Lower       func(s string) string
 	Upper       func(s string) string
-	Contains    func(s, sub string) bool // case-insensitive, as Windows names are
-	Cfg         func(name string) string // Config[name]; "" when unset
+	Contains    func(s, sub string) bool    // case-insensitive, as Windows names are
+	Cfg         func(name string) string    // Config[name]; "" when unset
+	CalType     func(product string) string // "per-user", "per-device", "per-session" or ""
+	CalVersion  func(product string) string // "2016", "2008r2"… or ""
 	// CfgOf reads another host's configuration (a license server event
 	// naming the session host it refused).
 	CfgOf func(host, name string) string
+
+	// zone is the host's time zone for LocalDate (SetZone); nil: unknown.
+	zone *Zone
 
 	// hosts and fallback are what CfgOf reads (SetHostConfig).
 	hosts    map[string]map[string]string
@@ -135,6 +144,8 @@ func (e *Env) bind() {
 	e.DataValue = func(name string) string { return e.Data[name] }
 	e.Is = func(class string) bool { return e.classes.has(class, e.Provider, e.EventID) }
 	e.ParseDate = ParseDate
+	e.LocalDate = func(s string) time.Time { return ParseLocalDate(s, e.zone) }
+	e.TZAssumed = func() string { return e.zone.Assumed() }
 	e.DaysUntil = func(t time.Time) float64 {
 		if t.IsZero() {
 			return 0
@@ -155,6 +166,8 @@ func (e *Env) bind() {
 		return d
 	}
 	e.Cfg = func(name string) string { return e.Config[name] }
+	e.CalType = CalType
+	e.CalVersion = CalVersion
 	e.CfgOf = func(host, name string) string { return e.ConfigOf(host)[name] }
 	e.Lower = strings.ToLower
 	e.Upper = strings.ToUpper
@@ -166,6 +179,9 @@ func (e *Env) bind() {
 func (e *Env) SetHostConfig(fallback map[string]string, hosts map[string]map[string]string) {
 	e.fallback, e.hosts = fallback, hosts
 }
+
+// SetZone sets the time zone LocalDate reads dates in (nil: unknown, UTC).
+func (e *Env) SetZone(z *Zone) { e.zone = z }
 
 // ConfigOf is the configuration of computer: its own, else the fallback.
 func (e *Env) ConfigOf(computer string) map[string]string {

@@ -58,6 +58,11 @@ type Rule struct {
 	// LastSeen, Now and Distinct (list of distinct group values).
 	Facts map[string]string `toml:"facts"`
 
+	// Persist and Recovery keep transient trouble from raising an alarm
+	// (see persist.go).
+	Persist  *Persist  `toml:"persist"`
+	Recovery *Recovery `toml:"recovery"`
+
 	Tests []Test `toml:"test"`
 
 	// On = "config": a configuration rule (config.go). It selects no
@@ -111,6 +116,9 @@ type Test struct {
 	Group  map[string]string `toml:"group"` // expected group of the first finding
 	Count  int               `toml:"count"` // expected count (0 = not checked)
 	Facts  map[string]any    `toml:"facts"` // expected facts (subset)
+	// Status is the expected status of the finding ("active", "resolved",
+	// "transient"); "" is not checked.
+	Status string `toml:"status"`
 	// Config is the licensing configuration Cfg() sees, for every host
 	// (e.g. { mode = "per-user" }); nil: none read.
 	Config map[string]string `toml:"config"`

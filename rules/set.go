@@ -46,6 +46,11 @@ type Compiled struct {
 	Expect    *Matcher      // absence
 	Value     *Program      // distinct
 	Facts     []Named       // sorted by name
+	// PersistEvents and PersistOver are the persistence threshold (0: none);
+	// Recover the recovery, nil when the rule has none (persist.go).
+	PersistEvents int
+	PersistOver   time.Duration
+	Recover       *CompiledRecovery
 	// TestLines[i] is the line of Tests[i] ([[rule.test]] header), 0 when
 	// the tests were written inline.
 	TestLines []int
@@ -148,7 +153,8 @@ func (s *Set) Selects() []EventRef {
 // decoder asks for every record of every input.
 func (s *Set) Filter() evtx.Filter {
 	ids := map[uint16][]string{}
-	for _, e := range s.Selects() {
+	// The engine reads each host's time zone from ZoneEvents (LocalDate).
+	for _, e := range append(s.Selects(), ZoneEvents...) {
 		ids[e.ID] = append(ids[e.ID], e.Provider)
 	}
 	return func(provider string, id uint16) bool {
@@ -207,6 +213,9 @@ func (c *Compiled) Selects() []EventRef {
 	}
 	if c.Expect != nil {
 		add(c.Expect)
+	}
+	if c.Recover != nil {
+		add(&c.Recover.Matcher)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Provider != out[j].Provider {

@@ -261,7 +261,7 @@ func findingSig(f engine.Finding) string {
 		rounded[k] = v
 	}
 	facts, _ := json.Marshal(rounded)
-	return fmt.Sprintf("%s|%s|%d|%s|%s", f.Rule, f.Severity, f.Count, f.LastSeen.UTC().Format(time.RFC3339Nano), facts)
+	return fmt.Sprintf("%s|%s|%s|%d|%s|%s", f.Rule, f.Severity, f.Status, f.Count, f.LastSeen.UTC().Format(time.RFC3339Nano), facts)
 }
 
 // printConfig states the configuration once, before any finding.
@@ -289,10 +289,7 @@ func (p *findingPrinter) update(items []tsdiag.Item) error {
 			continue
 		}
 		p.seen[k] = sig
-		change := "new"
-		if ok {
-			change = "updated"
-		}
+		change := changeOf(f, ok)
 		now := p.clock()
 		line := findingLine(f, change, now)
 		var js bytes.Buffer
@@ -311,6 +308,21 @@ func (p *findingPrinter) update(items []tsdiag.Item) error {
 		}
 	}
 	return nil
+}
+
+// changeOf names what happened to a finding: a resolved one is retired
+// ("resolved", at info) the way scan reports it, a transient one is noted
+// as such, a re-opened one is "updated" again.
+func changeOf(f engine.Finding, seen bool) string {
+	switch {
+	case f.Status == engine.StatusResolved:
+		return "resolved"
+	case f.Status == engine.StatusTransient && !seen:
+		return "transient"
+	case seen:
+		return "updated"
+	}
+	return "new"
 }
 
 // findingLine is one line of text for a finding: when, what changed,

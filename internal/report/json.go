@@ -97,6 +97,11 @@ type jsonFinding struct {
 	Summary     string            `json:"summary"`
 	Remediation []jsonStep        `json:"remediation"`
 	KB          []string          `json:"kb"`
+	// Status and what goes with it (engine.Finding).
+	Status           string    `json:"status,omitempty"`
+	OriginalSeverity string    `json:"original_severity,omitempty"`
+	ResolvedAt       time.Time `json:"resolved_at,omitempty,omitzero"`
+	LastedSeconds    float64   `json:"lasted_seconds,omitempty"`
 }
 
 type jsonStep struct {
@@ -223,6 +228,7 @@ func findingJSON(it Item) jsonFinding {
 		FirstSeen: f.FirstSeen.UTC(), LastSeen: f.LastSeen.UTC(), Count: f.Count,
 		Facts: f.Facts, Evidence: nonNil(f.Evidence), Timeline: nonNil(f.Timeline),
 		Remediation: []jsonStep{}, KB: nonNil(f.KB),
+		Status: f.Status, OriginalSeverity: f.OriginalSeverity, ResolvedAt: f.ResolvedAt.UTC(), LastedSeconds: f.LastedSeconds,
 	}
 	if out.Facts == nil {
 		out.Facts = map[string]any{}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/fatih/color"
 
@@ -145,6 +146,13 @@ func writeTextFinding(w *errWriter, it Item, r *Report, p palette) {
 	w.printf("%s %s %s — %s\n", p.bold.Sprintf("#%d", f.Rank), p.severity(f.Severity), p.bold.Sprint(f.ID), title)
 	w.printf("   for %s\n", r.forText(f))
 	w.printf("   %s\n", p.dim.Sprintf("rule %s · confidence %.2f · score %.2f", f.Rule, f.Confidence, f.Score))
+	switch f.Status {
+	case "resolved":
+		w.printf("   Resolved at %s after %s (would be %s)\n", f.ResolvedAt.UTC().Format(time.RFC3339),
+			(time.Duration(f.LastedSeconds) * time.Second).String(), f.OriginalSeverity)
+	case "transient":
+		w.printf("   Transient: below the rule's persistence threshold (would be %s)\n", f.OriginalSeverity)
+	}
 	if it.Article != nil && it.Article.Summary != "" {
 		w.printf("   %s\n", wrapText(it.Article.Summary, 3, 100))
 	}

@@ -172,7 +172,11 @@ func clientIP(i int) string { return fmt.Sprintf("10.20.%d.%d", 1+i/200, 10+i%20
 
 func (g *noiseGen) uptime(host string) maker {
 	secs := strconv.Itoa(3600 + g.rng.Intn(30*86400))
-	return g.rec(host, "eventlog", 6013, 4, "", "", "", "", secs, "60", "0 Coordinated Universal Time")
+	tz := g.s.Noise.TimeZone
+	if tz == "" {
+		tz = "0 Coordinated Universal Time"
+	}
+	return g.rec(host, "eventlog", 6013, 4, "", "", "", "", secs, "60", tz)
 }
 
 // reboot is the EventLog stop/start pair of a planned restart.

@@ -69,6 +69,10 @@ type Noise struct {
 	// Sessions marks hosts that accept RDP sessions (RCM/LSM noise);
 	// default: all hosts.
 	Sessions []string `toml:"sessions"`
+	// TimeZone is the hosts' zone as EventLog 6013 writes it, "<bias
+	// minutes> <name>" (bias = minutes west of UTC: "300 Eastern Standard
+	// Time"); default "0 Coordinated Universal Time".
+	TimeZone string `toml:"time_zone"`
 }
 
 // Event is one line of the timeline: an event repeated on a schedule.
@@ -168,6 +172,8 @@ func loadFile(fsys fs.FS, name string) (Scenario, error) {
 	return s, nil
 }
 
+var timeZoneRE = regexp.MustCompile(`^-?[0-9]{1,3} \S.*$`)
+
 var eventHeader = regexp.MustCompile(`(?m)^[ \t]*\[\[event\]\]`)
 
 // eventLines returns the line of each [[event]] table header.
@@ -211,6 +217,9 @@ func (s *Scenario) validate(b []byte) error {
 		if !contains([]string{"host", "client", "user", "license_server"}, label) {
 			return fmt.Errorf("%d: expect.group label %q is not host, client, user or license_server", lineOf(b, "group"), label)
 		}
+	}
+	if tz := s.Noise.TimeZone; tz != "" && !timeZoneRE.MatchString(tz) {
+		return fmt.Errorf("%d: noise.time_zone %q is not \"<bias minutes> <name>\" (e.g. \"300 Eastern Standard Time\")", lineOf(b, "time_zone"), tz)
 	}
 	for i := range s.Events {
 		if err := s.Events[i].validate(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -74,8 +75,56 @@ func readArticle(fsys fs.FS, name string) (Article, error) {
 	if un := md.Undecoded(); len(un) > 0 {
 		return a, fmt.Errorf("%s: unknown keys %v", name, un)
 	}
+	upgradeLegacy(&a)
 	return a, nil
 }
+
+// upgradeLegacy reads the keys of the schema before issue #18 into the new
+// fields, so an article not yet rewritten still loads and renders; Lint
+// reports it until it is rewritten.
+func upgradeLegacy(a *Article) {
+	if len(a.LegacyReferences) > 0 {
+		a.legacy = append(a.legacy, "references")
+		for _, r := range a.LegacyReferences {
+			a.References = append(a.References, Reference{Title: r})
+		}
+		a.LegacyReferences = nil
+	}
+	if slices.ContainsFunc(a.Windows, func(w string) bool { return !validEra(w) }) {
+		a.legacy = append(a.legacy, "windows (free text, not era tokens)")
+	}
+	for i := range a.Steps {
+		s := &a.Steps[i]
+		if len(s.LegacyCommands) > 0 {
+			a.legacy = append(a.legacy, "step "+s.ID+": commands")
+			for _, c := range s.LegacyCommands {
+				s.Commands = append(s.Commands, legacyCommand(c))
+			}
+		}
+		if s.LegacyLastResort {
+			a.legacy = append(a.legacy, "step "+s.ID+": last_resort")
+		}
+		if slices.ContainsFunc(s.Backup, func(c Command) bool { return c.legacy }) {
+			a.legacy = append(a.legacy, "step "+s.ID+": backup strings")
+		}
+	}
+	if !a.Legacy() {
+		return
+	}
+	// An old article has no phases: its steps rank as fixes, as before.
+	for i := range a.Steps {
+		s := &a.Steps[i]
+		if s.Phase == "" {
+			s.Phase = PhaseFix
+			if s.LegacyLastResort {
+				s.Phase = PhaseLastResort
+			}
+		}
+	}
+}
+
+// Legacy tells whether the article still uses keys of the old schema.
+func (a Article) Legacy() bool { return len(a.legacy) > 0 }
 
 // check validates one article and compiles its boost conditions.
 func (b *Base) check(name string, a Article) []string {
@@ -89,6 +138,9 @@ func (b *Base) check(name string, a Article) []string {
 	}
 	if len(a.Steps) == 0 || len(a.References) == 0 || len(a.Windows) == 0 {
 		bad("article %s needs steps, references and windows", a.ID)
+	}
+	if !a.Legacy() {
+		p = append(p, checkSchema(name, a)...)
 	}
 	seen := map[string]bool{}
 	for _, s := range a.Steps {
@@ -114,6 +166,42 @@ func (b *Base) check(name string, a Article) []string {
 			}
 			if _, err := compileBoost(s.Boost); err != nil {
 				bad("step %s: boost_when: %v", s.ID, err)
+			}
+		}
+	}
+	return p
+}
+
+// checkSchema validates what the #18 schema adds: phases, era tokens,
+// shells, placeholders and references.
+func checkSchema(name string, a Article) []string {
+	var p []string
+	bad := func(f string, args ...any) { p = append(p, name+": "+fmt.Sprintf(f, args...)) }
+	for _, w := range a.Windows {
+		if !validEra(w) {
+			bad("windows: %q is not one of %v", w, Eras)
+		}
+	}
+	for _, r := range a.References {
+		if r.Title == "" || !strings.HasPrefix(r.URL, "https://") {
+			bad("reference %q: a title and an https:// url are required", r.Title)
+		}
+	}
+	for _, s := range a.Steps {
+		if _, ok := phaseOrder[s.Phase]; !ok {
+			bad("step %s: phase %q is not check, fix or last-resort", s.ID, s.Phase)
+		}
+		for _, w := range s.Windows {
+			if !slices.Contains(a.Windows, w) {
+				bad("step %s: windows %q is not among the article's windows", s.ID, w)
+			}
+		}
+		for _, c := range slices.Concat(s.Backup, s.Commands, s.VerifyCommands) {
+			if c.Shell != "cmd" && c.Shell != "powershell" {
+				bad("step %s: command %q: shell must be cmd or powershell", s.ID, c.Run)
+			}
+			if strings.TrimSpace(c.Run) == "" {
+				bad("step %s: a command without run", s.ID)
 			}
 		}
 	}

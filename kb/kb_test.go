@@ -211,14 +211,19 @@ func TestOneClientPutsClientFixFirst(t *testing.T) {
 	a, _ := load(t).Get("invalid-client-license")
 	one := Rank(Case{ID: a.ID, Count: 3, Facts: map[string]any{"clients": 1}}, a)
 	many := Rank(Case{ID: a.ID, Count: 12, Facts: map[string]any{"clients": 6}}, a)
-	if one[0].ID != "client-mslicensing" {
-		t.Errorf("one client: got %v, want client-mslicensing first", stepIDs(one))
+	// The incident contract folds client labels into a list fact: the
+	// boost must read a list as well as a count.
+	list := Rank(Case{ID: a.ID, Count: 12, Facts: map[string]any{"clients": []any{"WS-1", "WS-2", "WS-3", "WS-4"}}}, a)
+	if firstFix(one) != "client-mslicensing" {
+		t.Errorf("one client: got %v, want client-mslicensing as the first fix", stepIDs(one))
 	}
-	if many[0].ID != "host-certificate" {
-		t.Errorf("many clients: got %v, want host-certificate first", stepIDs(many))
+	if firstFix(many) != "host-certificate" || firstFix(list) != "host-certificate" {
+		t.Errorf("many clients: got %v and %v, want host-certificate as the first fix", stepIDs(many), stepIDs(list))
 	}
-	if !strings.Contains(many[0].Why, "several different clients") {
-		t.Errorf("boosted step should say why: %q", many[0].Why)
+	for _, s := range many {
+		if s.ID == "host-certificate" && !strings.Contains(s.Why, "several different clients") {
+			t.Errorf("boosted step should say why: %q", s.Why)
+		}
 	}
 	for i, s := range one {
 		if s.Rank != i+1 {
@@ -307,13 +312,13 @@ func TestRiskBreaksTies(t *testing.T) {
 
 func TestRenderPutsBackupBeforeCommands(t *testing.T) {
 	a, _ := load(t).Get("invalid-client-license")
-	out := Render(a, Rank(Case{Facts: map[string]any{"clients": 1}}, a))
+	out := Render(a, Rank(Case{Facts: map[string]any{"clients": 1, "client": "WS-17"}}, a))
 	exp := strings.Index(out, `reg export "HKLM\SOFTWARE\Microsoft\MSLicensing" mslicensingbackup.reg`)
 	del := strings.Index(out, `reg delete "HKLM\SOFTWARE\Microsoft\MSLicensing" /f`)
 	if exp < 0 || del < 0 || exp > del {
 		t.Fatalf("backup must precede the delete (export at %d, delete at %d):\n%s", exp, del, out)
 	}
-	for _, want := range []string{"invalid-client-license", "Look-alikes", "References", "1. On the client", "Verify:"} {
+	for _, want := range []string{"invalid-client-license", "Look-alikes", "References", "On WS-17: back up", "Verify:", "Back up first (cmd):", "[CHECK; safe; on the session host]"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rendered article lacks %q", want)
 		}
@@ -348,7 +353,7 @@ func TestEvidenceFromEngineChangesOrder(t *testing.T) {
 		if !ok {
 			t.Fatalf("no article %s", f.ID)
 		}
-		return Rank(caseOf(f), a)[0].ID
+		return firstFix(Rank(caseOf(f), a))
 	}
 
 	one := run(ev(rcm, 1003, 0, "RDSH01", "WS-17"), ev(rcm, 1003, 5, "RDSH01", "WS-17"))

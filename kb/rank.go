@@ -162,10 +162,7 @@ func rank(a Article, f Case, boost func(Step) bool, fill bool) []RankedStep {
 		sc := scored{RankedStep: RankedStep{Step: s, EraUnsure: !sure}, score: s.Likelihood, pos: i}
 		switch {
 		case s.Phase == PhaseCheck:
-			sc.Why = "check first"
-			if s.Decides != "" {
-				sc.Why += ": it decides " + s.Decides
-			}
+			sc.Why = "check: read-only, ranked before every change it decides"
 		case boost(s):
 			sc.score = math.Round((s.Likelihood+s.BoostBy)*1e6) / 1e6
 			reason := s.BoostWhy

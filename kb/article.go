@@ -2,10 +2,7 @@
 // with remediation steps that are ranked against a finding's evidence.
 package kb
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // Article explains one diagnosis and how to fix it. The file format is
 // described in kb/SCHEMA.md.
@@ -18,11 +15,6 @@ type Article struct {
 	LookAlikes []LookAlike `toml:"look_alike" json:"look_alikes"`
 	Steps      []Step      `toml:"step" json:"steps"`
 	References []Reference `toml:"reference" json:"references"`
-
-	// Legacy keys of the schema before issue #18, read only so articles
-	// not yet rewritten still load; Lint reports every article using them.
-	LegacyReferences []string `toml:"references" json:"-"`
-	legacy           []string // what Lint reports: the legacy keys used
 }
 
 // Reference is a public source a reader can follow.
@@ -42,8 +34,6 @@ type LookAlike struct {
 type Command struct {
 	Shell string `toml:"shell" json:"shell"` // cmd or powershell
 	Run   string `toml:"run" json:"run"`
-
-	legacy bool // read from a pre-#18 plain string
 }
 
 // Phases of a remediation: read-only checks come first and decide which
@@ -80,48 +70,29 @@ type Step struct {
 	// BoostWhy says in plain words what the boost condition saw; shown in
 	// reports as the reason a step moved up.
 	BoostWhy string `toml:"boost_why" json:"boost_why,omitempty"`
-
-	// Legacy keys (see Article.LegacyReferences).
-	LegacyCommands   []string `toml:"commands" json:"-"`
-	LegacyLastResort bool     `toml:"last_resort" json:"-"`
 }
 
 // LastResort tells whether the step comes after every fix.
 func (s Step) LastResort() bool { return s.Phase == PhaseLastResort }
 
-// CommandList is a step's commands. It reads tables (shell, run) and, for
-// articles not yet rewritten, the legacy plain strings.
+// CommandList is a step's commands: [[step.command]]-style tables with
+// shell and run only.
 type CommandList []Command
 
-// UnmarshalTOML reads [[step.command]]-style tables or legacy strings.
+// UnmarshalTOML reads the tables and rejects anything else, so a plain
+// string (the schema before issue #18) or a stray key names the file.
 func (l *CommandList) UnmarshalTOML(data any) error {
-	var out CommandList
-	switch v := data.(type) {
-	case []map[string]any:
-		for _, m := range v {
-			c, err := commandOf(m)
-			if err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-	case []any:
-		for _, x := range v {
-			switch y := x.(type) {
-			case string:
-				out = append(out, legacyCommand(y))
-			case map[string]any:
-				c, err := commandOf(y)
-				if err != nil {
-					return err
-				}
-				out = append(out, c)
-			default:
-				return fmt.Errorf("a command is a table with shell and run, not %T", x)
-			}
-		}
-	default:
+	tables, ok := data.([]map[string]any)
+	if !ok {
 		return fmt.Errorf("commands are [[…]] tables with shell and run, not %T", data)
+	}
+	out := make(CommandList, 0, len(tables))
+	for _, m := range tables {
+		c, err := commandOf(m)
+		if err != nil {
+			return err
+		}
+		out = append(out, c)
 	}
 	*l = out
 	return nil
@@ -144,15 +115,6 @@ func commandOf(m map[string]any) (Command, error) {
 		}
 	}
 	return c, nil
-}
-
-// legacyCommand reads an old-style "PowerShell: …" string; Lint still
-// reports the article for using the legacy form.
-func legacyCommand(s string) Command {
-	if rest, ok := strings.CutPrefix(s, "PowerShell: "); ok {
-		return Command{Shell: "powershell", Run: rest, legacy: true}
-	}
-	return Command{Shell: "cmd", Run: s, legacy: true}
 }
 
 // Lines returns the command lines alone (the JSON report lists them so).

@@ -75,56 +75,8 @@ func readArticle(fsys fs.FS, name string) (Article, error) {
 	if un := md.Undecoded(); len(un) > 0 {
 		return a, fmt.Errorf("%s: unknown keys %v", name, un)
 	}
-	upgradeLegacy(&a)
 	return a, nil
 }
-
-// upgradeLegacy reads the keys of the schema before issue #18 into the new
-// fields, so an article not yet rewritten still loads and renders; Lint
-// reports it until it is rewritten.
-func upgradeLegacy(a *Article) {
-	if len(a.LegacyReferences) > 0 {
-		a.legacy = append(a.legacy, "references")
-		for _, r := range a.LegacyReferences {
-			a.References = append(a.References, Reference{Title: r})
-		}
-		a.LegacyReferences = nil
-	}
-	if slices.ContainsFunc(a.Windows, func(w string) bool { return !validEra(w) }) {
-		a.legacy = append(a.legacy, "windows (free text, not era tokens)")
-	}
-	for i := range a.Steps {
-		s := &a.Steps[i]
-		if len(s.LegacyCommands) > 0 {
-			a.legacy = append(a.legacy, "step "+s.ID+": commands")
-			for _, c := range s.LegacyCommands {
-				s.Commands = append(s.Commands, legacyCommand(c))
-			}
-		}
-		if s.LegacyLastResort {
-			a.legacy = append(a.legacy, "step "+s.ID+": last_resort")
-		}
-		if slices.ContainsFunc(s.Backup, func(c Command) bool { return c.legacy }) {
-			a.legacy = append(a.legacy, "step "+s.ID+": backup strings")
-		}
-	}
-	if !a.Legacy() {
-		return
-	}
-	// An old article has no phases: its steps rank as fixes, as before.
-	for i := range a.Steps {
-		s := &a.Steps[i]
-		if s.Phase == "" {
-			s.Phase = PhaseFix
-			if s.LegacyLastResort {
-				s.Phase = PhaseLastResort
-			}
-		}
-	}
-}
-
-// Legacy tells whether the article still uses keys of the old schema.
-func (a Article) Legacy() bool { return len(a.legacy) > 0 }
 
 // check validates one article and compiles its boost conditions.
 func (b *Base) check(name string, a Article) []string {
@@ -139,9 +91,7 @@ func (b *Base) check(name string, a Article) []string {
 	if len(a.Steps) == 0 || len(a.References) == 0 || len(a.Windows) == 0 {
 		bad("article %s needs steps, references and windows", a.ID)
 	}
-	if !a.Legacy() {
-		p = append(p, checkSchema(name, a)...)
-	}
+	p = append(p, checkSchema(name, a)...)
 	seen := map[string]bool{}
 	for _, s := range a.Steps {
 		if s.ID == "" || seen[s.ID] {

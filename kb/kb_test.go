@@ -137,8 +137,10 @@ func TestLoadRejectsBrokenArticles(t *testing.T) {
 title = "t"
 summary = "s"
 cause = "c"
-windows = ["w"]
-references = ["r"]
+windows = ["2016"]
+[[reference]]
+title = "r"
+url = "https://learn.microsoft.com/r"
 [[step]]
 id = "a"
 title = "t"
@@ -146,26 +148,34 @@ detail = "d"
 risk = "destructive"
 where = "client"
 verify = "v"
-commands = ["reg delete HKLM\\X /f"]`,
+phase = "fix"
+[[step.command]]
+shell = "cmd"
+run = "reg delete HKLM\\X /f"`,
 		"bad risk": `id = "x"
 title = "t"
 summary = "s"
 cause = "c"
-windows = ["w"]
-references = ["r"]
+windows = ["2016"]
+[[reference]]
+title = "r"
+url = "https://learn.microsoft.com/r"
 [[step]]
 id = "a"
 title = "t"
 detail = "d"
 risk = "risky"
 where = "client"
-verify = "v"`,
+verify = "v"
+phase = "fix"`,
 		"bad boost": `id = "x"
 title = "t"
 summary = "s"
 cause = "c"
-windows = ["w"]
-references = ["r"]
+windows = ["2016"]
+[[reference]]
+title = "r"
+url = "https://learn.microsoft.com/r"
 [[step]]
 id = "a"
 title = "t"
@@ -173,6 +183,7 @@ detail = "d"
 risk = "safe"
 where = "client"
 verify = "v"
+phase = "fix"
 boost_when = "Count >"
 boost_by = 0.1
 boost_why = "w"`,
@@ -180,8 +191,10 @@ boost_why = "w"`,
 title = "t"
 summary = "s"
 cause = "c"
-windows = ["w"]
-references = ["r"]
+windows = ["2016"]
+[[reference]]
+title = "r"
+url = "https://learn.microsoft.com/r"
 [[step]]
 id = "a"
 title = "t"
@@ -189,14 +202,26 @@ detail = "d"
 risk = "safe"
 where = "client"
 verify = "v"
+phase = "fix"
 boost_when = "Count > 1"`,
 	}
 	for name, text := range cases {
 		fsys := fstest.MapFS{"a/x.toml": {Data: []byte(text)}}
+		// Each case is one fault away from a valid article.
+		if _, err := LoadFS(fstest.MapFS{"a/x.toml": {Data: []byte(fixed(text))}}, "a"); err != nil {
+			t.Errorf("%s: the repaired article should load: %v", name, err)
+		}
 		if _, err := LoadFS(fsys, "a"); err == nil || !strings.Contains(err.Error(), "a/x.toml") {
 			t.Errorf("%s: want an error naming the file, got %v", name, err)
 		}
 	}
+}
+
+// fixed repairs the one fault each broken article of
+// TestLoadRejectsBrokenArticles has.
+func fixed(text string) string {
+	return strings.NewReplacer(`risk = "destructive"`, `risk = "caution"`, `risk = "risky"`, `risk = "safe"`,
+		`"Count >"`, `"Count > 0"`, `boost_when = "Count > 1"`, "boost_when = \"Count > 1\"\nboost_by = 0.1\nboost_why = \"w\"").Replace(text)
 }
 
 func stepIDs(rs []RankedStep) []string {

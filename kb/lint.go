@@ -14,9 +14,6 @@ import (
 func Lint(a Article) []string {
 	var p []string
 	bad := func(f string, args ...any) { p = append(p, a.ID+": "+fmt.Sprintf(f, args...)) }
-	for _, k := range a.legacy {
-		bad("uses the legacy key %s (see kb/SCHEMA.md)", k)
-	}
 	for _, r := range a.References {
 		if msg := badReference(r); msg != "" {
 			bad("reference %q: %s", r.Title, msg)
@@ -86,9 +83,6 @@ var (
 func lintStep(a Article, s Step, checks map[string]bool) []string {
 	var p []string
 	bad := func(f string, args ...any) { p = append(p, fmt.Sprintf(f, args...)) }
-	if s.LegacyLastResort || len(s.LegacyCommands) > 0 {
-		bad("legacy keys last_resort/commands")
-	}
 	switch s.Phase {
 	case PhaseCheck, PhaseFix, PhaseLastResort:
 	default:
@@ -96,9 +90,6 @@ func lintStep(a Article, s Step, checks map[string]bool) []string {
 	}
 	all := slices.Concat(s.Backup, s.Commands, s.VerifyCommands)
 	for _, c := range all {
-		if c.legacy {
-			bad("command %q is a legacy plain string", c.Run)
-		}
 		if c.Shell != "cmd" && c.Shell != "powershell" {
 			bad("command %q: shell %q is not cmd or powershell", c.Run, c.Shell)
 		}

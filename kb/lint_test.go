@@ -243,16 +243,15 @@ run = 'reg delete "HKLM\SYSTEM\CurrentControlSet\Services\TermService\Parameters
 	}
 }
 
-func TestLintRejectsLegacyAndInternalReferences(t *testing.T) {
-	text := `id = "x"
+// The schema before issue #18 no longer loads, and the error names the
+// file; an internal document as a reference fails the lint.
+func TestLegacyArticleRejectedAndInternalReferenceLinted(t *testing.T) {
+	legacy := `id = "x"
 title = "t"
 summary = "s"
 cause = "c"
-windows = ["Windows Server 2016"]
-references = ["kb-reference SC-03", "Microsoft: Event ID 90 (technet ee907321)"]
-[[look_alike]]
-id = "y"
-tell_apart = "z"
+windows = ["2016"]
+references = ["kb-reference SC-03"]
 [[step]]
 id = "a"
 title = "t"
@@ -262,19 +261,17 @@ risk = "safe"
 where = "session-host"
 commands = ["PowerShell: Get-Service TermService"]
 `
-	b, err := LoadFS(fstest.MapFS{"a/x.toml": {Data: []byte(text)}}, "a")
-	if err != nil {
-		t.Fatalf("a legacy article must still load (other articles are rewritten in parallel): %v", err)
+	if _, err := LoadFS(fstest.MapFS{"a/x.toml": {Data: []byte(legacy)}}, "a"); err == nil || !strings.Contains(err.Error(), "a/x.toml") {
+		t.Errorf("a legacy article must be refused naming its file, got %v", err)
 	}
-	a, _ := b.Get("x")
+	a := lintArticle(t, `"2016"`, "phase = \"fix\"\nrisk = \"safe\"\nwhere = \"client\"")
+	a.References = append(a.References, Reference{Title: "kb-reference SC-03", URL: "https://example.org/x"},
+		Reference{Title: "Event ID 90 (technet ee907321)"})
 	got := strings.Join(Lint(a), "\n")
-	for _, want := range []string{"legacy key references", "legacy key windows", "internal document", "url must be"} {
+	for _, want := range []string{"internal document", "url must be"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("want %q in:\n%s", want, got)
 		}
-	}
-	if a.Steps[0].Commands[0].Shell != "powershell" || a.Steps[0].Commands[0].Run != "Get-Service TermService" {
-		t.Errorf("legacy command not read as a PowerShell table: %+v", a.Steps[0].Commands)
 	}
 }
 

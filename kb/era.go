@@ -58,7 +58,13 @@ const (
 // build 17134, so among server releases from 2019; 14393 still uses
 // 1128–1133; 1000, 1008–1010, 1026 and 1027 exist only up to 6.0).
 func ErasOfEvent(provider string, id int) []string {
-	switch strings.ToLower(provider) {
+	p := strings.ToLower(provider)
+	// RCM also logs under the legacy source name TermService; an id only
+	// the RCM tables have is read as RCM whatever the source says.
+	if p == provTermService && rcmOnly(id) {
+		p = provRCM
+	}
+	switch p {
 	case provTermService, provTSLicensing:
 		return []string{"2000", "2003"}
 	case provRCM:
@@ -81,9 +87,15 @@ func ErasOfEvent(provider string, id int) []string {
 	return nil
 }
 
-// Narrow intersects what is known (nil = anything) with what one more piece
-// of evidence allows; it keeps the old set when the two disagree, since
-// contradicting evidence is no reason to claim a version.
+// rcmOnly tells the ids that exist only in the 2008 R2 and later tables.
+func rcmOnly(id int) bool {
+	return (id >= 1128 && id <= 1133) || id == 1068 || id == 1069 || id == 20497 || (id >= 50180 && id <= 50312)
+}
+
+// Narrow intersects what is known (nil = anything) with what one more,
+// later piece of evidence allows. When the two disagree the later evidence
+// wins: a host upgraded in place logs the old ids first and the new ones
+// after, and it runs the newer version now.
 func Narrow(known, allowed []string) []string {
 	if allowed == nil {
 		return known
@@ -98,7 +110,7 @@ func Narrow(known, allowed []string) []string {
 		}
 	}
 	if len(out) == 0 {
-		return known
+		return slices.Clone(allowed)
 	}
 	return out
 }
@@ -118,7 +130,11 @@ func ErasText(eras []string) string {
 		if i == j {
 			runs = append(runs, EraName(eras[i]))
 		} else {
-			runs = append(runs, EraName(eras[i])+" to "+strings.TrimPrefix(strings.TrimPrefix(EraName(eras[j]), "Windows Server "), "Windows "))
+			end := EraName(eras[j])
+			if strings.HasPrefix(EraName(eras[i]), "Windows Server ") {
+				end = strings.TrimPrefix(end, "Windows Server ")
+			}
+			runs = append(runs, EraName(eras[i])+" to "+end)
 		}
 		i = j + 1
 	}
@@ -136,9 +152,10 @@ type Seen struct {
 	Computer string
 }
 
-// ErasOf works out the host's Windows version from a finding's evidence:
-// the events logged by host itself (all of them when host is empty or none
-// matches) narrow the possible eras; a known build number pins one. era is
+// ErasOf works out the host's Windows version from a finding's evidence, in
+// time order: the events logged by host itself (all of them when host is
+// empty or none matches) narrow the possible eras; a known build number
+// pins one. era is
 // that single era when the evidence leaves only one, else "".
 func ErasOf(host string, evidence []Seen, build int) (era string, eras []string) {
 	if e := EraOfBuild(build); e != "" {

@@ -121,7 +121,13 @@ func boosted(s Step, f Case) bool {
 // checks as written, then fixes by prior likelihood, then last resorts.
 // Placeholders stay as written.
 func Default(a Article) []RankedStep {
-	return rank(a, Case{}, func(Step) bool { return false }, false)
+	rs := rank(a, Case{}, func(Step) bool { return false }, false)
+	// With no log there is no host version to be unsure of: each step
+	// still names its versions.
+	for i := range rs {
+		rs[i].EraUnsure = false
+	}
+	return rs
 }
 
 // ForEra is Default for a host known to run era: steps for other versions

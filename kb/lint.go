@@ -30,6 +30,17 @@ func Lint(a Article) []string {
 			bad("step %s: %s", s.ID, msg)
 		}
 	}
+	// The file reads in the order a report prints: every check before the
+	// first change, so no change is written before the check deciding it.
+	firstChange := ""
+	for _, s := range a.Steps {
+		switch {
+		case s.Phase != PhaseCheck && firstChange == "":
+			firstChange = s.ID
+		case s.Phase == PhaseCheck && firstChange != "":
+			bad("step %s: a check written after the change %s; write every check first", s.ID, firstChange)
+		}
+	}
 	return p
 }
 

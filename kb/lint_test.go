@@ -44,6 +44,26 @@ likelihood = 0.5
 	return a
 }
 
+// A change written before the check that decides it fails, even though
+// the ranking would move the check up.
+func TestLintCatchesChangeBeforeCheck(t *testing.T) {
+	a := lintArticle(t, `"2016"`, `phase = "fix"
+risk = "safe"
+where = "client"
+[[step]]
+id = "look"
+title = "t"
+detail = "d"
+verify = "v"
+phase = "check"
+decides = "which fix"
+risk = "safe"
+where = "client"`)
+	if got := strings.Join(Lint(a), "\n"); !strings.Contains(got, "a check written after the change a") {
+		t.Errorf("want the order problem, got:\n%s", got)
+	}
+}
+
 func TestLintCatchesKnownWrong(t *testing.T) {
 	const all = `"2003", "2008r2", "2012", "2016", "2019"`
 	cases := []struct {

@@ -168,7 +168,7 @@ func TestReportsFillNamesAndShowSteps(t *testing.T) {
 			"Back up first (cmd):\n        reg export \"HKLM\\SOFTWARE\\Microsoft\\MSLicensing\""},
 		"markdown": {"On WKS-088: back up", "On RDSH04.contoso.local: back up", "_Applies to:_",
 			"Run (cmd):\n\n   ```bat\n   change logon /drain\n   ```",
-			"Run (PowerShell):\n\n   ```powershell\n   (Get-WmiObject -Namespace root\\cimv2 -Class Win32_TSLicenseServer).ReactivateServerAutomatic(1)"},
+			"Run (PowerShell):\n\n   ```powershell\n   ([wmiclass]\"root\\cimv2:Win32_TSLicenseServer\").ReactivateServerAutomatic(1).ActivationStatus"},
 		"html": {"On WKS-088: back up", "On RDSH04.contoso.local: back up", "Applies to: Windows Server 2008 to 2025",
 			`<div>Run (cmd):</div><pre class="cmd" data-shell="cmd">change logon /drain</pre>`,
 			"<h3>References</h3>", `<a href="https://technet.microsoft.com/en-us/library/cc775262%28v=ws.10%29.aspx">Event ID 1003`},

@@ -137,3 +137,20 @@ func TestErasText(t *testing.T) {
 		}
 	}
 }
+
+// A name from a crafted log that is not a plain name stays a placeholder, so
+// no command an administrator pastes can carry it.
+func TestPlaceholdersRefuseInjectedNames(t *testing.T) {
+	for _, bad := range []string{`LS01"; Remove-Item C:\ -Recurse; "`, "LS01 & del /q *", "$(whoami)", "LS01\nshutdown /s", ""} {
+		v := Placeholders(Case{Host: bad, Group: map[string]string{"license_server": bad, "client": bad}})
+		for _, k := range []string{"host", "license-server", "client"} {
+			if got, ok := v[k]; ok {
+				t.Errorf("<%s> filled from %q: %q", k, bad, got)
+			}
+		}
+	}
+	v := Placeholders(Case{Host: "rdsh01.contoso.com", Group: map[string]string{"license_server": "10.0.0.5", "cal_type": "Windows Server 2016 - RDS Per Device CAL"}})
+	if v["host"] != "rdsh01.contoso.com" || v["license-server"] != "10.0.0.5" || v["cal-type"] != "Windows Server 2016 - RDS Per Device CAL" {
+		t.Errorf("plain names must be filled: %v", v)
+	}
+}

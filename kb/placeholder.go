@@ -47,6 +47,11 @@ func Placeholders(f Case) map[string]string {
 			out["client"] = one
 		}
 	}
+	for name, v := range out {
+		if !safeValue(name, v) {
+			delete(out, name)
+		}
+	}
 	if m, ok := out["mode"]; ok {
 		out["mode"] = modeNumber(m)
 		if out["mode"] == "" {
@@ -54,6 +59,22 @@ func Placeholders(f Case) map[string]string {
 		}
 	}
 	return out
+}
+
+// Names go into commands an administrator pastes, and they come from event
+// logs anyone can write: a value is filled in only when it is a plain name
+// (letters, digits, dot, dash, underscore; spaces and parentheses too in a
+// CAL type), so a crafted log cannot smuggle a command into a step.
+var (
+	nameRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$`)
+	calTypeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._()-]{0,127}$`)
+)
+
+func safeValue(name, v string) bool {
+	if name == "cal-type" || name == "mode" {
+		return calTypeRE.MatchString(v)
+	}
+	return nameRE.MatchString(v)
 }
 
 func factString(v any) string {

@@ -6,6 +6,7 @@ import (
 	"github.com/tsdiag/tsdiag/internal/tomlcheck"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -94,6 +95,7 @@ func (b *Base) check(name string, a Article) []string {
 	if len(a.Steps) == 0 || len(a.References) == 0 || len(a.Windows) == 0 {
 		bad("article %s needs steps, references and windows", a.ID)
 	}
+	p = append(p, checkSchema(name, a)...)
 	seen := map[string]bool{}
 	for _, s := range a.Steps {
 		if s.ID == "" || seen[s.ID] {
@@ -118,6 +120,42 @@ func (b *Base) check(name string, a Article) []string {
 			}
 			if _, err := compileBoost(s.Boost); err != nil {
 				bad("step %s: boost_when: %v", s.ID, err)
+			}
+		}
+	}
+	return p
+}
+
+// checkSchema validates what the #18 schema adds: phases, era tokens,
+// shells, placeholders and references.
+func checkSchema(name string, a Article) []string {
+	var p []string
+	bad := func(f string, args ...any) { p = append(p, name+": "+fmt.Sprintf(f, args...)) }
+	for _, w := range a.Windows {
+		if !validEra(w) {
+			bad("windows: %q is not one of %v", w, Eras)
+		}
+	}
+	for _, r := range a.References {
+		if r.Title == "" || !strings.HasPrefix(r.URL, "https://") {
+			bad("reference %q: a title and an https:// url are required", r.Title)
+		}
+	}
+	for _, s := range a.Steps {
+		if _, ok := phaseOrder[s.Phase]; !ok {
+			bad("step %s: phase %q is not check, fix or last-resort", s.ID, s.Phase)
+		}
+		for _, w := range s.Windows {
+			if !slices.Contains(a.Windows, w) {
+				bad("step %s: windows %q is not among the article's windows", s.ID, w)
+			}
+		}
+		for _, c := range slices.Concat(s.Backup, s.Commands, s.VerifyCommands) {
+			if c.Shell != "cmd" && c.Shell != "powershell" {
+				bad("step %s: command %q: shell must be cmd or powershell", s.ID, c.Run)
+			}
+			if strings.TrimSpace(c.Run) == "" {
+				bad("step %s: a command without run", s.ID)
 			}
 		}
 	}

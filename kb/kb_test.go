@@ -60,7 +60,7 @@ func TestArticlesAreComplete(t *testing.T) {
 				t.Errorf("%s/%s: destructive without a backup", a.ID, s.ID)
 			}
 			for _, c := range s.Commands {
-				if strings.HasPrefix(c, "reg delete") && len(s.Backup) == 0 {
+				if strings.HasPrefix(c.Run, "reg delete") && len(s.Backup) == 0 {
 					t.Errorf("%s/%s: reg delete without a backup", a.ID, s.ID)
 				}
 			}
@@ -137,8 +137,10 @@ func TestLoadRejectsBrokenArticles(t *testing.T) {
 title = "t"
 summary = "s"
 cause = "c"
-windows = ["w"]
-references = ["r"]
+windows = ["2016"]
+[[reference]]
+title = "r"
+url = "https://learn.microsoft.com/r"
 [[step]]
 id = "a"
 title = "t"
@@ -146,26 +148,34 @@ detail = "d"
 risk = "destructive"
 where = "client"
 verify = "v"
-commands = ["reg delete HKLM\\X /f"]`,
+phase = "fix"
+[[step.command]]
+shell = "cmd"
+run = "reg delete HKLM\\X /f"`,
 		"bad risk": `id = "x"
 title = "t"
 summary = "s"
 cause = "c"
-windows = ["w"]
-references = ["r"]
+windows = ["2016"]
+[[reference]]
+title = "r"
+url = "https://learn.microsoft.com/r"
 [[step]]
 id = "a"
 title = "t"
 detail = "d"
 risk = "risky"
 where = "client"
-verify = "v"`,
+verify = "v"
+phase = "fix"`,
 		"bad boost": `id = "x"
 title = "t"
 summary = "s"
 cause = "c"
-windows = ["w"]
-references = ["r"]
+windows = ["2016"]
+[[reference]]
+title = "r"
+url = "https://learn.microsoft.com/r"
 [[step]]
 id = "a"
 title = "t"
@@ -173,6 +183,7 @@ detail = "d"
 risk = "safe"
 where = "client"
 verify = "v"
+phase = "fix"
 boost_when = "Count >"
 boost_by = 0.1
 boost_why = "w"`,
@@ -180,8 +191,10 @@ boost_why = "w"`,
 title = "t"
 summary = "s"
 cause = "c"
-windows = ["w"]
-references = ["r"]
+windows = ["2016"]
+[[reference]]
+title = "r"
+url = "https://learn.microsoft.com/r"
 [[step]]
 id = "a"
 title = "t"
@@ -189,14 +202,26 @@ detail = "d"
 risk = "safe"
 where = "client"
 verify = "v"
+phase = "fix"
 boost_when = "Count > 1"`,
 	}
 	for name, text := range cases {
 		fsys := fstest.MapFS{"a/x.toml": {Data: []byte(text)}}
+		// Each case is one fault away from a valid article.
+		if _, err := LoadFS(fstest.MapFS{"a/x.toml": {Data: []byte(fixed(text))}}, "a"); err != nil {
+			t.Errorf("%s: the repaired article should load: %v", name, err)
+		}
 		if _, err := LoadFS(fsys, "a"); err == nil || !strings.Contains(err.Error(), "a/x.toml") {
 			t.Errorf("%s: want an error naming the file, got %v", name, err)
 		}
 	}
+}
+
+// fixed repairs the one fault each broken article of
+// TestLoadRejectsBrokenArticles has.
+func fixed(text string) string {
+	return strings.NewReplacer(`risk = "destructive"`, `risk = "caution"`, `risk = "risky"`, `risk = "safe"`,
+		`"Count >"`, `"Count > 0"`, `boost_when = "Count > 1"`, "boost_when = \"Count > 1\"\nboost_by = 0.1\nboost_why = \"w\"").Replace(text)
 }
 
 func stepIDs(rs []RankedStep) []string {
@@ -211,14 +236,19 @@ func TestOneClientPutsClientFixFirst(t *testing.T) {
 	a, _ := load(t).Get("invalid-client-license")
 	one := Rank(Case{ID: a.ID, Count: 3, Facts: map[string]any{"clients": 1}}, a)
 	many := Rank(Case{ID: a.ID, Count: 12, Facts: map[string]any{"clients": 6}}, a)
-	if one[0].ID != "client-mslicensing" {
-		t.Errorf("one client: got %v, want client-mslicensing first", stepIDs(one))
+	// The incident contract folds client labels into a list fact: the
+	// boost must read a list as well as a count.
+	list := Rank(Case{ID: a.ID, Count: 12, Facts: map[string]any{"clients": []any{"WS-1", "WS-2", "WS-3", "WS-4"}}}, a)
+	if firstFix(one) != "client-mslicensing" {
+		t.Errorf("one client: got %v, want client-mslicensing as the first fix", stepIDs(one))
 	}
-	if many[0].ID != "host-certificate" {
-		t.Errorf("many clients: got %v, want host-certificate first", stepIDs(many))
+	if firstFix(many) != "host-certificate" || firstFix(list) != "host-certificate" {
+		t.Errorf("many clients: got %v and %v, want host-certificate as the first fix", stepIDs(many), stepIDs(list))
 	}
-	if !strings.Contains(many[0].Why, "several different clients") {
-		t.Errorf("boosted step should say why: %q", many[0].Why)
+	for _, s := range many {
+		if s.ID == "host-certificate" && !strings.Contains(s.Why, "several different clients") {
+			t.Errorf("boosted step should say why: %q", s.Why)
+		}
 	}
 	for i, s := range one {
 		if s.Rank != i+1 {
@@ -229,37 +259,73 @@ func TestOneClientPutsClientFixFirst(t *testing.T) {
 
 func TestStoppedServicePutsStartFirst(t *testing.T) {
 	a, _ := load(t).Get("license-server-unreachable")
-	stopped := Rank(Case{Count: 4, Facts: map[string]any{"ls_stopped": true}}, a)
-	if stopped[0].ID != "start-ls-service" {
-		t.Errorf("got %v", stepIDs(stopped))
+	stopped := firstFix(Rank(Case{Count: 4, Facts: map[string]any{"ls_stopped": true}}, a))
+	if stopped != "start-ls-service" {
+		t.Errorf("stopped service: first fix %s", stopped)
 	}
-	retired := Rank(Case{Count: 60, Facts: map[string]any{"license_server": "OLDLS"}}, a)
-	if retired[0].ID != "repoint-ls" {
-		t.Errorf("weeks of failures with no stop should favour repointing: %v", stepIDs(retired))
+	retired := firstFix(Rank(Case{Count: 60, Facts: map[string]any{"license_server": "OLDLS"}}, a))
+	if retired != "repoint-ls" {
+		t.Errorf("weeks of failures with no stop should favour repointing: first fix %s", retired)
 	}
 }
 
-func TestLastResortAlwaysLast(t *testing.T) {
-	b := load(t)
-	for _, id := range []string{"grace-period-expired", "grace-period-expiring", "temporary-cal-expired"} {
-		a, _ := b.Get(id)
-		rs := Rank(Case{Count: 1000, Facts: map[string]any{"days_left": 1.0}}, a)
-		last := rs[len(rs)-1]
-		if !last.LastResort || !strings.HasPrefix(last.Why, "last resort") {
-			t.Errorf("%s: last step %s is not the last resort", id, last.ID)
+// firstFix is the first step that changes something (checks come first).
+func firstFix(rs []RankedStep) string {
+	for _, s := range rs {
+		if s.Phase != PhaseCheck {
+			return s.ID
 		}
-		for _, s := range rs[:len(rs)-1] {
-			if s.LastResort {
-				t.Errorf("%s: last resort %s ranked %d of %d", id, s.ID, s.Rank, len(rs))
+	}
+	return ""
+}
+
+// Whatever the evidence, every check comes before every fix and every fix
+// before every last resort (a change never precedes the check that decides
+// it), in every article and every era.
+func TestPhasesInOrder(t *testing.T) {
+	withLast := 0
+	for _, a := range load(t).All() {
+		for _, c := range []Case{{}, {Count: 1000, Facts: map[string]any{"days_left": 1.0, "clients": 6, "ls_stopped": true}},
+			{Eras: []string{"2003"}}, {Eras: []string{"2019", "2022", "2025"}}} {
+			rs := Rank(c, a)
+			seen := -1
+			for _, s := range rs {
+				p := phaseOrder[s.Phase]
+				if p < seen {
+					t.Errorf("%s (eras %v): %s step %s ranked %d after a later phase: %v", a.ID, c.Eras, s.Phase, s.ID, s.Rank, stepIDs(rs))
+				}
+				seen = p
+				if s.LastResort() && !strings.HasPrefix(s.Why, "last resort") {
+					t.Errorf("%s/%s: last resort without saying so: %q", a.ID, s.ID, s.Why)
+				}
+			}
+			if len(rs) > 0 && rs[len(rs)-1].LastResort() {
+				withLast++
 			}
 		}
+	}
+	if withLast == 0 {
+		t.Error("no article has a last-resort step: the ordering of last resorts is untested")
+	}
+}
+
+// Every article, the other helpers' included, passes kb.Lint: phases,
+// read-only checks, pasteable commands, one placeholder style, public
+// references and none of issue #18's known-wrong paths and APIs.
+func TestEveryArticleLints(t *testing.T) {
+	for _, a := range load(t).All() {
+		t.Run(a.ID, func(t *testing.T) {
+			for _, p := range Lint(a) {
+				t.Error(p)
+			}
+		})
 	}
 }
 
 // Equal likelihood: safer step first.
 func TestRiskBreaksTies(t *testing.T) {
 	a := Article{ID: "x", Steps: []Step{
-		{ID: "wipe", Risk: "destructive", Likelihood: 0.5, Backup: []string{"b"}},
+		{ID: "wipe", Risk: "destructive", Likelihood: 0.5, Backup: CommandList{{Shell: "cmd", Run: "b"}}},
 		{ID: "look", Risk: "safe", Likelihood: 0.5},
 		{ID: "tweak", Risk: "caution", Likelihood: 0.5},
 	}}
@@ -271,13 +337,13 @@ func TestRiskBreaksTies(t *testing.T) {
 
 func TestRenderPutsBackupBeforeCommands(t *testing.T) {
 	a, _ := load(t).Get("invalid-client-license")
-	out := Render(a, Rank(Case{Facts: map[string]any{"clients": 1}}, a))
+	out := Render(a, Rank(Case{Facts: map[string]any{"clients": 1, "client": "WS-17"}}, a))
 	exp := strings.Index(out, `reg export "HKLM\SOFTWARE\Microsoft\MSLicensing" mslicensingbackup.reg`)
 	del := strings.Index(out, `reg delete "HKLM\SOFTWARE\Microsoft\MSLicensing" /f`)
 	if exp < 0 || del < 0 || exp > del {
 		t.Fatalf("backup must precede the delete (export at %d, delete at %d):\n%s", exp, del, out)
 	}
-	for _, want := range []string{"invalid-client-license", "Look-alikes", "References", "1. On the client", "Verify:"} {
+	for _, want := range []string{"invalid-client-license", "Look-alikes", "References", "On WS-17: back up", "Verify:", "Back up first (cmd):", "[CHECK; safe; on the session host]"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rendered article lacks %q", want)
 		}
@@ -312,7 +378,7 @@ func TestEvidenceFromEngineChangesOrder(t *testing.T) {
 		if !ok {
 			t.Fatalf("no article %s", f.ID)
 		}
-		return Rank(caseOf(f), a)[0].ID
+		return firstFix(Rank(caseOf(f), a))
 	}
 
 	one := run(ev(rcm, 1003, 0, "RDSH01", "WS-17"), ev(rcm, 1003, 5, "RDSH01", "WS-17"))
@@ -349,6 +415,16 @@ func ids(fs []engine.Finding) []string {
 
 // caseOf is report.CaseOf, which this package's tests cannot import.
 func caseOf(f engine.Finding) Case {
-	return Case{ID: f.ID, Rule: f.Rule, Severity: f.Severity, Confidence: f.Confidence, Count: f.Count,
+	c := Case{ID: f.ID, Rule: f.Rule, Severity: f.Severity, Confidence: f.Confidence, Count: f.Count,
 		Facts: f.Facts, Group: f.Group, Host: f.Host, EventIDs: f.EventIDs(), SpanDays: f.SpanDays()}
+	host := f.Group["host"]
+	if host == "" {
+		host = f.Host
+	}
+	var seen []Seen
+	for _, e := range f.Evidence {
+		seen = append(seen, Seen{Provider: e.Provider, EventID: int(e.EventID), Computer: e.Computer})
+	}
+	c.Era, c.Eras = ErasOf(host, seen, BuildOf(f.Facts))
+	return c
 }

@@ -3,6 +3,7 @@ package kb
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 
@@ -15,7 +16,14 @@ type RankedStep struct {
 	Rank int `json:"rank"`
 	Step
 	Why string `json:"why"`
+	// EraUnsure is set when the step is limited to some Windows versions
+	// and the evidence does not show the host runs one of them: the reader
+	// must check the version before following it.
+	EraUnsure bool `json:"era_unsure,omitempty"`
 }
+
+// Versions names the Windows versions the step applies to.
+func (s RankedStep) Versions() string { return ErasText(s.Windows) }
 
 // Case is what the knowledge base knows of one finding when it ranks an
 // article's steps: the diagnosis, its strength and its facts. It is its
@@ -32,6 +40,12 @@ type Case struct {
 	Host       string
 	EventIDs   []int   // distinct event ids of the evidence, in first-seen order
 	SpanDays   float64 // last seen minus first seen, in days
+	// Era is the host's Windows version (an Eras token) when the evidence
+	// pins one (a logged build number), "" otherwise. Eras is every version
+	// the evidence allows (nil = unknown); steps for none of them are left
+	// out.
+	Era  string
+	Eras []string
 }
 
 // boostEnv is what a step's boost_when condition sees: the finding's
@@ -104,29 +118,57 @@ func boosted(s Step, f Case) bool {
 }
 
 // Default orders an article's steps with no evidence at hand (kb show):
-// by prior likelihood and risk, last-resort steps last.
+// checks as written, then fixes by prior likelihood, then last resorts.
+// Placeholders stay as written.
 func Default(a Article) []RankedStep {
-	return rank(a, func(Step) bool { return false })
+	rs := rank(a, Case{}, func(Step) bool { return false }, false)
+	// With no log there is no host version to be unsure of: each step
+	// still names its versions.
+	for i := range rs {
+		rs[i].EraUnsure = false
+	}
+	return rs
 }
 
-// Rank orders an article's steps for one finding: last-resort steps last;
-// otherwise by likelihood of fixing this case (the step's prior, raised
-// when its boost_when condition holds for the evidence), then by risk
-// (safe before caution before destructive), then as written.
+// ForEra is Default for a host known to run era: steps for other versions
+// are left out, placeholders stay as written.
+func ForEra(a Article, era string) []RankedStep {
+	return rank(a, Case{Era: era, Eras: []string{era}}, func(Step) bool { return false }, false)
+}
+
+// Rank orders an article's steps for one finding: every check first, in
+// the order written (a change never precedes the check that decides it);
+// then the fixes by likelihood of fixing this case (the step's prior, raised
+// when its boost_when condition holds for the evidence), then by risk (safe
+// before caution before destructive), then as written; last-resort steps
+// last. Steps for Windows versions the evidence rules out are left out, and
+// the names the finding knows fill the placeholders.
 func Rank(f Case, a Article) []RankedStep {
-	return rank(a, func(s Step) bool { return boosted(s, f) })
+	return rank(a, f, func(s Step) bool { return boosted(s, f) }, true)
 }
 
-func rank(a Article, boost func(Step) bool) []RankedStep {
+var phaseOrder = map[string]int{PhaseCheck: 0, PhaseFix: 1, PhaseLastResort: 2}
+
+func rank(a Article, f Case, boost func(Step) bool, fill bool) []RankedStep {
 	type scored struct {
 		RankedStep
 		score float64
 		pos   int
 	}
+	vals := Placeholders(f)
 	all := make([]scored, 0, len(a.Steps))
 	for i, s := range a.Steps {
-		sc := scored{RankedStep: RankedStep{Step: s}, score: s.Likelihood, pos: i}
+		fits, sure := eraFit(s.Windows, f.Eras)
+		if !fits {
+			continue
+		}
+		if fill {
+			s = fillStep(s, vals)
+		}
+		sc := scored{RankedStep: RankedStep{Step: s, EraUnsure: !sure}, score: s.Likelihood, pos: i}
 		switch {
+		case s.Phase == PhaseCheck:
+			sc.Why = "check: read-only, ranked before every change it decides"
 		case boost(s):
 			sc.score = math.Round((s.Likelihood+s.BoostBy)*1e6) / 1e6
 			reason := s.BoostWhy
@@ -137,15 +179,18 @@ func rank(a Article, boost func(Step) bool) []RankedStep {
 		default:
 			sc.Why = fmt.Sprintf("likelihood %.2f", s.Likelihood)
 		}
-		if s.LastResort {
+		if s.LastResort() {
 			sc.Why = "last resort: " + sc.Why
 		}
 		all = append(all, sc)
 	}
 	sort.SliceStable(all, func(i, j int) bool {
 		x, y := all[i], all[j]
-		if x.LastResort != y.LastResort {
-			return !x.LastResort
+		if px, py := phaseOrder[x.Phase], phaseOrder[y.Phase]; px != py {
+			return px < py
+		}
+		if x.Phase == PhaseCheck {
+			return x.pos < y.pos
 		}
 		if x.score != y.score {
 			return x.score > y.score
@@ -161,4 +206,25 @@ func rank(a Article, boost func(Step) bool) []RankedStep {
 		out[i] = s.RankedStep
 	}
 	return out
+}
+
+// eraFit tells whether a step for windows may apply to a host of one of
+// eras (nil = unknown), and whether that is sure.
+func eraFit(windows, eras []string) (fits, sure bool) {
+	if len(windows) == 0 {
+		return true, true
+	}
+	if len(eras) == 0 {
+		return true, false
+	}
+	all := true
+	any := false
+	for _, e := range eras {
+		if slices.Contains(windows, e) {
+			any = true
+		} else {
+			all = false
+		}
+	}
+	return any, all
 }

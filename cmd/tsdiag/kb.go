@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -21,16 +22,17 @@ func newKBCmd() *cobra.Command {
 		Use:   "kb",
 		Short: "Browse the licensing knowledge base (one article per diagnosis)",
 	}
-	var format string
+	var format, era string
 	show := &cobra.Command{
 		Use:   "show ID",
 		Short: "Show an article with its remediation steps in their default order",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return kbShow(c.OutOrStdout(), args[0], format)
+			return kbShow(c.OutOrStdout(), args[0], format, era)
 		},
 	}
 	show.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	show.Flags().StringVar(&era, "era", "", "only the steps for this Windows version ("+strings.Join(kb.Eras, ", ")+")")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
 		Short: "List every article with the rules that diagnose it",
@@ -67,7 +69,7 @@ func kbList(w io.Writer) error {
 	return tw.Flush()
 }
 
-func kbShow(w io.Writer, id, format string) error {
+func kbShow(w io.Writer, id, format, era string) error {
 	base, err := kb.Load()
 	if err != nil {
 		return withCode(exitError, err)
@@ -86,8 +88,15 @@ func kbShow(w io.Writer, id, format string) error {
 		}
 		return withCode(exitError, fmt.Errorf("kb: no article %q; %s", id, hint))
 	}
-	// With no finding at hand, steps keep their default (prior) order.
+	// With no finding at hand, steps keep their default (prior) order;
+	// --era leaves out those for other Windows versions.
 	steps := kb.Default(a)
+	if era != "" {
+		if !slices.Contains(kb.Eras, era) {
+			return withCode(exitError, fmt.Errorf("kb show: unknown --era %q (one of %s)", era, strings.Join(kb.Eras, ", ")))
+		}
+		steps = kb.ForEra(a, era)
+	}
 	switch format {
 	case "text":
 		_, err = io.WriteString(w, kb.Render(a, steps))

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tsdiag/tsdiag/engine"
+	"github.com/tsdiag/tsdiag/kb"
 )
 
 // WriteHTML renders one self-contained page: inline CSS, inline SVG, no
@@ -49,11 +50,23 @@ type htmlEvidence struct {
 }
 
 type htmlStep struct {
-	Rank                  int
-	Title, Tag, Where     string
-	Detail, Why, Verify   string
-	Backup, Commands      string
-	LastResort, HasBackup bool
+	Rank                       int
+	Title, Tag, Versions       string
+	Detail, Why, Verify        string
+	Decides                    string
+	Backup, Commands, Verifies []htmlCommand
+	LastResort                 bool
+}
+
+// htmlCommand is one command block, labelled with its shell.
+type htmlCommand struct{ Shell, Run string }
+
+func htmlCommands(cs []kb.Command) []htmlCommand {
+	out := make([]htmlCommand, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, htmlCommand{Shell: kb.ShellName(c.Shell), Run: c.Run})
+	}
+	return out
 }
 
 func htmlView(r *Report) htmlPage {
@@ -88,9 +101,9 @@ func htmlFindingOf(it Item) htmlFinding {
 			File: e.File, Record: e.RecordID, Values: valuesText(e.Values)})
 	}
 	for _, s := range it.Steps {
-		hs := htmlStep{Rank: s.Rank, Title: s.Title, Tag: s.Risk, Where: s.Where, Detail: s.Detail, Why: s.Why,
-			Verify: s.Verify, LastResort: s.LastResort, HasBackup: len(s.Backup) > 0,
-			Backup: strings.Join(s.Backup, "\n"), Commands: strings.Join(s.Commands, "\n")}
+		hs := htmlStep{Rank: s.Rank, Title: s.Title, Tag: kb.StepTag(s), Versions: kb.VersionsText(s), Detail: s.Detail,
+			Why: s.Why, Verify: s.Verify, Decides: s.Decides, LastResort: s.LastResort(),
+			Backup: htmlCommands(s.Backup), Commands: htmlCommands(s.Commands), Verifies: htmlCommands(s.VerifyCommands)}
 		hf.StepsView = append(hf.StepsView, hs)
 	}
 	return hf
@@ -200,14 +213,21 @@ ol.steps > li { margin-bottom: .9rem; } .risk { font-size: .8rem; color: var(--m
 {{end}}</tbody></table></details>{{end}}
 {{if .StepsView}}<h3>What to do, in order</h3>
 <ol class="steps">
-{{range .StepsView}}<li value="{{.Rank}}"><strong>{{.Title}}</strong> <span class="risk">[{{.Tag}}; on the {{.Where}}]</span>{{if .LastResort}} <span class="last">last resort</span>{{end}}
+{{range .StepsView}}<li value="{{.Rank}}"><strong>{{.Title}}</strong> <span class="risk">[{{.Tag}}]</span>{{if .LastResort}} <span class="last">last resort</span>{{end}}
+<div class="muted">Applies to: {{.Versions}}</div>
 <div>{{.Detail}}</div>
+{{if .Decides}}<div><em>Decides:</em> {{.Decides}}</div>{{end}}
 {{if .Why}}<div class="muted">Why here: {{.Why}}</div>{{end}}
-{{if .HasBackup}}<div>Back up first:</div><pre>{{.Backup}}</pre>{{end}}
-{{if .Commands}}<pre>{{.Commands}}</pre>{{end}}
-{{if .Verify}}<div><em>Verify:</em> {{.Verify}}</div>{{end}}
-</li>
+{{range .Backup}}<div>Back up first ({{.Shell}}):</div><pre class="cmd" data-shell="{{.Shell}}">{{.Run}}</pre>
+{{end}}{{range .Commands}}<div>Run ({{.Shell}}):</div><pre class="cmd" data-shell="{{.Shell}}">{{.Run}}</pre>
+{{end}}{{if .Verify}}<div><em>Verify:</em> {{.Verify}}</div>{{end}}
+{{range .Verifies}}<div>Verify with ({{.Shell}}):</div><pre class="cmd" data-shell="{{.Shell}}">{{.Run}}</pre>
+{{end}}</li>
 {{end}}</ol>{{end}}
+{{if .Article}}{{if .Article.References}}<h3>References</h3>
+<ul class="refs">
+{{range .Article.References}}<li>{{if .URL}}<a href="{{.URL}}">{{.Title}}</a>{{else}}{{.Title}}{{end}}</li>
+{{end}}</ul>{{end}}{{end}}
 </section>
 {{end}}
 {{if .R.Suppressed}}<section id="suppressed"><h2>Suppressed</h2><ul>

@@ -8,6 +8,7 @@ import (
 	"github.com/tsdiag/tsdiag/engine"
 	"github.com/tsdiag/tsdiag/evtx"
 	"github.com/tsdiag/tsdiag/internal/regcfg"
+	"github.com/tsdiag/tsdiag/kb"
 )
 
 // The JSON report, schema version 1.x. Field names are a public contract;
@@ -239,8 +240,8 @@ func findingJSON(it Item) jsonFinding {
 	for _, s := range it.Steps {
 		out.Remediation = append(out.Remediation, jsonStep{
 			Rank: s.Rank, ID: s.ID, Title: s.Title, Risk: s.Risk, Where: s.Where, Detail: s.Detail,
-			Backup: nonNil(s.Backup), Commands: nonNil(s.Commands), Verify: s.Verify,
-			LastResort: s.LastResort, Why: s.Why,
+			Backup: kb.Lines(s.Backup), Commands: kb.Lines(s.Commands), Verify: s.Verify,
+			LastResort: s.LastResort(), Why: s.Why,
 		})
 	}
 	return out

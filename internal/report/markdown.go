@@ -129,35 +129,36 @@ func writeMarkdownFinding(w *errWriter, r *Report, it Item) {
 }
 
 func writeMarkdownStep(w *errWriter, s kb.RankedStep) {
-	tag := s.Risk
-	if s.LastResort {
-		tag += ", **last resort**"
-	}
-	w.printf("%d. **%s** (%s; on the %s)\n", s.Rank, mdEscape(s.Title), tag, s.Where)
+	w.printf("%d. **%s** (%s)\n", s.Rank, mdEscape(s.Title), mdEscape(kb.StepTag(s)))
+	w.printf("   _Applies to:_ %s\n", mdEscape(kb.VersionsText(s)))
 	if s.Detail != "" {
 		w.printf("   %s\n", mdEscape(strings.Join(strings.Fields(s.Detail), " ")))
+	}
+	if s.Decides != "" {
+		w.printf("   _Decides:_ %s\n", mdEscape(s.Decides))
 	}
 	if s.Why != "" {
 		w.printf("   _Why here:_ %s\n", mdEscape(s.Why))
 	}
-	if len(s.Backup) > 0 {
-		w.printf("\n   Back up first:\n\n   ```\n")
-		for _, c := range s.Backup {
-			w.printf("   %s\n", c)
-		}
-		w.printf("   ```\n")
-	}
-	if len(s.Commands) > 0 {
-		w.printf("\n   ```\n")
-		for _, c := range s.Commands {
-			w.printf("   %s\n", c)
-		}
-		w.printf("   ```\n")
-	}
+	writeMarkdownCommands(w, "Back up first", s.Backup)
+	writeMarkdownCommands(w, "Run", s.Commands)
 	if s.Verify != "" {
 		w.printf("\n   Verify: %s\n", mdEscape(strings.Join(strings.Fields(s.Verify), " ")))
 	}
+	writeMarkdownCommands(w, "Verify with", s.VerifyCommands)
 	w.printf("\n")
+}
+
+// writeMarkdownCommands gives each command its own fenced block, tagged with
+// its shell for highlighting.
+func writeMarkdownCommands(w *errWriter, label string, cs []kb.Command) {
+	for _, c := range cs {
+		lang := "bat"
+		if c.Shell == "powershell" {
+			lang = "powershell"
+		}
+		w.printf("\n   %s (%s):\n\n   ```%s\n   %s\n   ```\n", label, kb.ShellName(c.Shell), lang, c.Run)
+	}
 }
 
 func writeMarkdownSuppressions(w *errWriter, r *Report) {
@@ -202,7 +203,14 @@ func articleMarkdown(a kb.Article) string {
 		}
 	}
 	if len(a.References) > 0 {
-		ew.printf("**References:** %s\n", mdEscape(strings.Join(a.References, "; ")))
+		ew.printf("**References:**\n\n")
+		for _, r := range a.References {
+			if r.URL == "" {
+				ew.printf("- %s\n", mdEscape(r.Title))
+				continue
+			}
+			ew.printf("- [%s](%s)\n", mdEscape(r.Title), r.URL)
+		}
 	}
 	return b.String()
 }

@@ -100,9 +100,27 @@ func Items(findings []engine.Finding, base *kb.Base) []Item {
 }
 
 // CaseOf is what the knowledge base needs of a finding to rank its steps.
+// Its era comes from the evidence of the finding's host (see kb.ErasOf).
 func CaseOf(f engine.Finding) kb.Case {
-	return kb.Case{ID: f.ID, Rule: f.Rule, Severity: f.Severity, Confidence: f.Confidence, Count: f.Count,
+	c := kb.Case{ID: f.ID, Rule: f.Rule, Severity: f.Severity, Confidence: f.Confidence, Count: f.Count,
 		Facts: f.Facts, Group: f.Group, Host: f.Host, EventIDs: f.EventIDs(), SpanDays: f.SpanDays()}
+	c.Era, c.Eras = kb.ErasOf(hostOf(f), seenOf(f.Evidence), kb.BuildOf(f.Facts))
+	return c
+}
+
+func hostOf(f engine.Finding) string {
+	if h := f.Group["host"]; h != "" {
+		return h
+	}
+	return f.Host
+}
+
+func seenOf(ev []engine.Evidence) []kb.Seen {
+	out := make([]kb.Seen, len(ev))
+	for i, e := range ev {
+		out[i] = kb.Seen{Provider: e.Provider, EventID: int(e.EventID), Computer: e.Computer}
+	}
+	return out
 }
 
 func article(base *kb.Base, f engine.Finding) (kb.Article, bool) {

@@ -244,32 +244,31 @@ func writeTextSteps(w *errWriter, steps []rankedStep, p palette) {
 	}
 	w.printf("   %s\n", p.header.Sprint("What to do, in order:"))
 	for _, s := range steps {
-		tag := s.Risk
-		if s.LastResort {
-			tag += ", LAST RESORT"
-		}
-		w.printf("   %s %s  %s\n", p.bold.Sprintf("%d.", s.Rank), p.bold.Sprint(s.Title), p.dim.Sprintf("[%s; on the %s]", tag, s.Where))
+		w.printf("   %s %s  %s\n", p.bold.Sprintf("%d.", s.Rank), p.bold.Sprint(s.Title), p.dim.Sprintf("[%s]", kb.StepTag(s)))
+		w.printf("      %s %s\n", p.dim.Sprint("Applies to:"), kb.VersionsText(s))
 		if s.Detail != "" {
 			w.printf("      %s\n", wrapText(s.Detail, 6, 100))
+		}
+		if s.Decides != "" {
+			w.printf("      Decides: %s\n", wrapText(s.Decides, 15, 100))
 		}
 		if s.Why != "" {
 			w.printf("      %s %s\n", p.dim.Sprint("Why here:"), s.Why)
 		}
-		if len(s.Backup) > 0 {
-			w.printf("      Back up first:\n")
-			for _, c := range s.Backup {
-				w.printf("        %s\n", p.cmd.Sprint(c))
-			}
-		}
-		if len(s.Commands) > 0 {
-			w.printf("      Run:\n")
-			for _, c := range s.Commands {
-				w.printf("        %s\n", p.cmd.Sprint(c))
-			}
-		}
+		writeTextCommands(w, "Back up first", s.Backup, p)
+		writeTextCommands(w, "Run", s.Commands, p)
 		if s.Verify != "" {
 			w.printf("      Verify: %s\n", wrapText(s.Verify, 14, 100))
 		}
+		writeTextCommands(w, "Verify with", s.VerifyCommands, p)
+	}
+}
+
+// writeTextCommands prints each command as its own block under a label
+// naming its shell, so it pastes as it stands.
+func writeTextCommands(w *errWriter, label string, cs []kb.Command, p palette) {
+	for _, c := range cs {
+		w.printf("      %s (%s):\n        %s\n", label, kb.ShellName(c.Shell), p.cmd.Sprint(c.Run))
 	}
 }
 

@@ -52,6 +52,16 @@ type Stats struct {
 	// already had MaxPendingPerGroup open.
 	AbsenceDropped int    `json:"absence_dropped,omitempty"`
 	FirstError     string `json:"first_error,omitempty"`
+	// Duplicates counts records recognised as seen before (the same file
+	// twice, a copy in a bundle, overlapping rotated logs, an XML export of
+	// an .evtx given beside it) and set aside; DuplicatesByFile splits it
+	// by the input file (evtx.Event.File) the copy came from.
+	Duplicates       int            `json:"duplicates"`
+	DuplicatesByFile map[string]int `json:"duplicates_by_file,omitempty"`
+	// DedupUnchecked counts selected records not remembered for duplicate
+	// detection because MaxSeenRecords were already held: a later copy of
+	// one of them would not be recognised.
+	DedupUnchecked int `json:"dedup_unchecked,omitempty"`
 }
 
 // Engine evaluates a rule set over a stream of events. It is not safe for
@@ -73,6 +83,7 @@ type Engine struct {
 	sweep      int
 	// lowered caches provider names in lower case (a log has few).
 	lowered map[string]string
+	dedup   *dedup
 }
 
 type indexKey struct {
@@ -116,13 +127,18 @@ func (e *Engine) Feed(ev *evtx.Event) error {
 		e.stats.Skipped++
 		return nil
 	}
+	// Events no rule selects are not buffered; they only move stream time
+	// (absence deadlines, the end-of-stream reference). Only selected
+	// events are checked for duplicates: they are what rules count.
+	selected := e.lookup(ev) != nil
+	if selected && e.duplicate(ev) {
+		return nil
+	}
 	if t.After(e.newest) {
 		e.newest = t
 	}
 	e.noteHost(ev.Computer, t)
-	// Events no rule selects are not buffered; they only move stream time
-	// (absence deadlines, the end-of-stream reference).
-	if e.lookup(ev) != nil {
+	if selected {
 		e.seq++
 		e.buf.push(queued{ev: ev, seq: e.seq})
 	}
@@ -258,8 +274,7 @@ func (e *Engine) findings(now time.Time) []Finding {
 			out = append(out, a.finding(e, e.hostReference(a, now)))
 		}
 	}
-	rank(out, now)
-	return collapse(out)
+	return e.incidents(out, now)
 }
 
 // queued is a buffered event; seq keeps equal times in arrival order.

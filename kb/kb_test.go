@@ -209,8 +209,8 @@ func stepIDs(rs []RankedStep) []string {
 
 func TestOneClientPutsClientFixFirst(t *testing.T) {
 	a, _ := load(t).Get("invalid-client-license")
-	one := Rank(Case{ID: a.ID, Count: 3, Facts: map[string]any{"clients": 1}}, a)
-	many := Rank(Case{ID: a.ID, Count: 12, Facts: map[string]any{"clients": 6}}, a)
+	one := Rank(Case{ID: a.ID, Count: 3, Facts: map[string]any{"client_count": 1}}, a)
+	many := Rank(Case{ID: a.ID, Count: 12, Facts: map[string]any{"client_count": 6}}, a)
 	if one[0].ID != "client-mslicensing" {
 		t.Errorf("one client: got %v, want client-mslicensing first", stepIDs(one))
 	}
@@ -271,7 +271,7 @@ func TestRiskBreaksTies(t *testing.T) {
 
 func TestRenderPutsBackupBeforeCommands(t *testing.T) {
 	a, _ := load(t).Get("invalid-client-license")
-	out := Render(a, Rank(Case{Facts: map[string]any{"clients": 1}}, a))
+	out := Render(a, Rank(Case{Facts: map[string]any{"client_count": 1}}, a))
 	exp := strings.Index(out, `reg export "HKLM\SOFTWARE\Microsoft\MSLicensing" mslicensingbackup.reg`)
 	del := strings.Index(out, `reg delete "HKLM\SOFTWARE\Microsoft\MSLicensing" /f`)
 	if exp < 0 || del < 0 || exp > del {

@@ -345,6 +345,14 @@ func addEngineStats(s *engine.Stats, o engine.Stats) {
 	s.Matched += o.Matched
 	s.Late += o.Late
 	s.EvalErrors += o.EvalErrors
+	s.Duplicates += o.Duplicates
+	s.DedupUnchecked += o.DedupUnchecked
+	for f, n := range o.DuplicatesByFile {
+		if s.DuplicatesByFile == nil {
+			s.DuplicatesByFile = map[string]int{}
+		}
+		s.DuplicatesByFile[f] += n
+	}
 	if s.FirstError == "" {
 		s.FirstError = o.FirstError
 	}

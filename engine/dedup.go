@@ -1,0 +1,104 @@
+package engine
+
+import (
+	"hash/maphash"
+
+	"github.com/tsdiag/tsdiag/evtx"
+)
+
+// MaxSeenRecords caps the records remembered for duplicate detection. Only
+// records some rule selects are remembered (licensing events, a small part
+// of any log), one 8-byte hash each: at the cap the set takes about 6 MiB.
+// Past it new records are still checked against those remembered but not
+// added; Stats.DedupUnchecked counts them, since a later copy of one of
+// them would be counted twice.
+const MaxSeenRecords = 1 << 18
+
+// maxDupFiles caps the per-file duplicate counts; further files are
+// counted under dupOtherFiles.
+const (
+	maxDupFiles   = 1024
+	dupOtherFiles = "(other files)"
+)
+
+// dedup recognises a record seen before: the same file given twice, a copy
+// inside a bundle, overlapping rotated logs (Archive-System-*.evtx beside
+// System.evtx), or the same record read from an .evtx and from an XML
+// export of it. A record is identified by computer, channel, record id,
+// time created, event id, provider and payload; where the record id is
+// absent (0) the rest still identifies it by content. The payload is part
+// of the key so two different records can never be mistaken for one, even
+// when a tool rewrote record ids.
+type dedup struct {
+	seed maphash.Seed
+	seen map[uint64]struct{}
+}
+
+func newDedup() *dedup {
+	return &dedup{seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}}
+}
+
+// seenBefore reports whether ev was seen already, remembering it if not
+// (while under the cap). full is true when ev could not be remembered.
+func (d *dedup) seenBefore(ev *evtx.Event) (dup, full bool) {
+	k := d.key(ev)
+	if _, ok := d.seen[k]; ok {
+		return true, false
+	}
+	if len(d.seen) >= MaxSeenRecords {
+		return false, true
+	}
+	d.seen[k] = struct{}{}
+	return false, false
+}
+
+func (d *dedup) key(ev *evtx.Event) uint64 {
+	var h maphash.Hash
+	h.SetSeed(d.seed)
+	str := func(s string) {
+		h.WriteString(s)
+		h.WriteByte(0)
+	}
+	num := func(n uint64) {
+		var b [8]byte
+		for i := range b {
+			b[i] = byte(n >> (8 * i))
+		}
+		h.Write(b[:])
+	}
+	str(ev.Computer)
+	str(ev.Channel)
+	num(ev.RecordID)
+	num(uint64(ev.TimeCreated.UTC().UnixNano()))
+	num(uint64(ev.EventID))
+	str(ev.Provider)
+	num(uint64(len(ev.Params)))
+	for _, p := range ev.Params {
+		str(p)
+	}
+	return h.Sum64()
+}
+
+// duplicate reports whether ev is a record seen before and counts it.
+func (e *Engine) duplicate(ev *evtx.Event) bool {
+	if e.dedup == nil {
+		e.dedup = newDedup()
+	}
+	dup, full := e.dedup.seenBefore(ev)
+	if full {
+		e.stats.DedupUnchecked++
+	}
+	if !dup {
+		return false
+	}
+	e.stats.Duplicates++
+	if e.stats.DuplicatesByFile == nil {
+		e.stats.DuplicatesByFile = map[string]int{}
+	}
+	name := ev.File
+	if _, ok := e.stats.DuplicatesByFile[name]; !ok && len(e.stats.DuplicatesByFile) >= maxDupFiles {
+		name = dupOtherFiles
+	}
+	e.stats.DuplicatesByFile[name]++
+	return true
+}

@@ -32,10 +32,11 @@ const (
 type dedup struct {
 	seed maphash.Seed
 	seen map[uint64]struct{}
+	max  int // MaxSeenRecords; lower in tests
 }
 
 func newDedup() *dedup {
-	return &dedup{seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}}
+	return &dedup{seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}, max: MaxSeenRecords}
 }
 
 // seenBefore reports whether ev was seen already, remembering it if not
@@ -45,7 +46,7 @@ func (d *dedup) seenBefore(ev *evtx.Event) (dup, full bool) {
 	if _, ok := d.seen[k]; ok {
 		return true, false
 	}
-	if len(d.seen) >= MaxSeenRecords {
+	if len(d.seen) >= d.max {
 		return false, true
 	}
 	d.seen[k] = struct{}{}

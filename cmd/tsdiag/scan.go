@@ -281,15 +281,29 @@ func runScan(ctx context.Context, o scanOptions, set *rules.Set, win engine.Opti
 
 // sortFindings merges the ranked lists of several engines in the engine's
 // own order (score, severity, rule, group), then by the input the evidence
-// came from, so the result never depends on the order of PATHs.
+// came from, so the result never depends on the order of PATHs. Each
+// engine lists a cause's symptoms right after it: a cause and its symptoms
+// move as one block, ordered by the cause.
 func sortFindings(fs []engine.Finding) {
-	sort.SliceStable(fs, func(i, j int) bool {
-		a, b := &fs[i], &fs[j]
+	var blocks [][]engine.Finding
+	for _, f := range fs {
+		if f.CausedBy != "" && len(blocks) > 0 {
+			blocks[len(blocks)-1] = append(blocks[len(blocks)-1], f)
+			continue
+		}
+		blocks = append(blocks, []engine.Finding{f})
+	}
+	sort.SliceStable(blocks, func(i, j int) bool {
+		a, b := &blocks[i][0], &blocks[j][0]
 		if c := engine.Compare(a, b); c != 0 {
 			return c < 0
 		}
 		return firstFile(a) < firstFile(b)
 	})
+	out := fs[:0]
+	for _, b := range blocks {
+		out = append(out, b...)
+	}
 }
 
 func firstFile(f *engine.Finding) string {

@@ -366,8 +366,9 @@ func mergeEvidence(ev []Evidence) []Evidence {
 
 // foldLabels turns the group labels that are not incident labels (client,
 // user, cal_type…) into list facts: "<label>s" (sorted values) and
-// "<label>_count". A singular fact of that name is dropped when it would
-// name just one of several.
+// "<label>_count" (exact; the list stops at MaxDistinct values). A
+// singular fact of that name is dropped when it would name just one of
+// several.
 func (in *incident) foldLabels(f *Finding) {
 	isIncident := map[string]bool{}
 	for _, l := range in.labels {
@@ -381,9 +382,7 @@ func (in *incident) foldLabels(f *Finding) {
 		if values[label] == nil {
 			values[label] = map[string]bool{}
 		}
-		if len(values[label]) < MaxDistinct {
-			values[label][v] = true
-		}
+		values[label][v] = true // bounded by the members, already in memory
 	}
 	for _, m := range in.members {
 		for l, v := range m.Group {
@@ -400,9 +399,12 @@ func (in *incident) foldLabels(f *Finding) {
 	}
 	for l, set := range values {
 		list := sortedKeys(set)
-		f.Facts[l+"s"] = list
 		f.Facts[l+"_count"] = len(list)
-		if len(list) > 1 {
+		if len(list) > MaxDistinct { // the count stays exact; the list is for reading
+			list = list[:MaxDistinct]
+		}
+		f.Facts[l+"s"] = list
+		if len(set) > 1 {
 			delete(f.Facts, l)
 		}
 	}
@@ -423,12 +425,16 @@ func link(set *rules.Set, fs []Finding) {
 		}
 		return i
 	}
+	byDiag := map[string][]int{} // in rank order
+	for i := range fs {
+		byDiag[fs[i].ID] = append(byDiag[fs[i].ID], i)
+	}
 	for i := range fs { // fs is in rank order
 		d := set.Diagnosis(fs[i].ID)
 		if d == nil || len(d.SymptomOf) == 0 {
 			continue
 		}
-		c := bestCause(fs, i, d.SymptomOf)
+		c := bestCause(fs, byDiag, i, d.SymptomOf)
 		if c < 0 {
 			continue
 		}
@@ -447,17 +453,19 @@ func link(set *rules.Set, fs []Finding) {
 	}
 }
 
-func bestCause(fs []Finding, s int, causes []string) int {
-	want := map[string]bool{}
+// bestCause is the best-ranked finding of one of the cause diagnoses
+// linked to finding s, -1 when none is.
+func bestCause(fs []Finding, byDiag map[string][]int, s int, causes []string) int {
+	best := -1
 	for _, c := range causes {
-		want[c] = true
-	}
-	for j := range fs {
-		if j != s && want[fs[j].ID] && linked(&fs[s], &fs[j]) {
-			return j
+		for _, j := range byDiag[c] {
+			if j != s && (best < 0 || j < best) && linked(&fs[s], &fs[j]) {
+				best = j
+				break
+			}
 		}
 	}
-	return -1
+	return best
 }
 
 // linked: same host; or the symptom's license server is the cause's host;

@@ -235,3 +235,23 @@ func TestNoEmptyFacts(t *testing.T) {
 		}
 	}
 }
+
+// Thousands of clients refused on one host are one incident whose count of
+// clients is exact while its list stays capped.
+func TestManyClientsFoldIntoOneIncident(t *testing.T) {
+	set := builtinSet(t)
+	e := New(set, Options{})
+	at := time.Date(2024, 1, 10, 9, 0, 0, 0, time.UTC)
+	n := MaxDistinct + 200
+	for i := 0; i < n; i++ {
+		e.Feed(&evtx.Event{Provider: rcm, EventID: 1011, TimeCreated: at.Add(time.Duration(i) * time.Second),
+			Computer: "RDSH01", Params: []string{"WS-" + strings.Repeat("0", 5-len(itoa(i))) + itoa(i)}, RecordID: uint64(i + 1), File: "x"})
+	}
+	fs := e.Finish()
+	if len(fs) != 1 || fs[0].Facts["client_count"] != n || len(fs[0].Facts["clients"].([]string)) != MaxDistinct || fs[0].Count != n {
+		t.Fatalf("%v: count %d, client_count %v", keysOf(fs), fs[0].Count, fs[0].Facts["client_count"])
+	}
+	if _, ok := fs[0].Facts["client"]; ok {
+		t.Error("singular client fact kept beside many clients")
+	}
+}

@@ -558,3 +558,30 @@ func HasLabel(f *Finding, label, value string) bool {
 	}
 	return false
 }
+
+// QualifyKeys keeps keys unique when the findings of several engines are
+// merged into one report (scan --separate: two cases may both have an
+// RDSH01): a key already taken gets suffix, and so do the caused_by and
+// symptoms that refer to it within fs. taken gains fs' keys.
+func QualifyKeys(fs []Finding, taken map[string]bool, suffix string) {
+	renamed := map[string]string{}
+	for i := range fs {
+		if k := fs[i].Key; taken[k] {
+			renamed[k] = k + suffix
+		}
+	}
+	rename := func(k string) string {
+		if n, ok := renamed[k]; ok {
+			return n
+		}
+		return k
+	}
+	for i := range fs {
+		f := &fs[i]
+		f.Key, f.CausedBy = rename(f.Key), rename(f.CausedBy)
+		for j, s := range f.Symptoms {
+			f.Symptoms[j] = rename(s)
+		}
+		taken[f.Key] = true
+	}
+}

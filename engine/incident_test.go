@@ -255,3 +255,20 @@ func TestManyClientsFoldIntoOneIncident(t *testing.T) {
 		t.Error("singular client fact kept beside many clients")
 	}
 }
+
+// Two cases merged into one report (scan --separate) keep unique keys and
+// links that still point inside their own case.
+func TestQualifyKeysAcrossCases(t *testing.T) {
+	set := builtinSet(t)
+	dir := t.TempDir()
+	p := genFile(t, dir, "a.evtx", "story-no-license-server-grace-2019")
+	a, _ := scan(t, set, Options{}, p)
+	b, _ := scan(t, set, Options{}, p)
+	taken := map[string]bool{}
+	QualifyKeys(a, taken, " (a)")
+	QualifyKeys(b, taken, " (b)")
+	if a[0].Key != "no-license-server@RDSH01" || b[0].Key != "no-license-server@RDSH01 (b)" ||
+		b[1].CausedBy != b[0].Key || b[0].Symptoms[0] != b[1].Key || a[1].CausedBy != a[0].Key {
+		t.Fatalf("a %v / %q, b %v / %q %v", keysOf(a), a[1].CausedBy, keysOf(b), b[1].CausedBy, b[0].Symptoms)
+	}
+}

@@ -347,7 +347,14 @@ func scanOnce(ctx context.Context, o scanOptions, inputs []string, set *rules.Se
 	if err != nil {
 		return nil, err
 	}
-	res.findings = append(res.findings, eng.Finish()...)
+	found := eng.Finish()
+	// --separate merges several cases: keys stay unique in the report.
+	taken := make(map[string]bool, len(res.findings))
+	for _, f := range res.findings {
+		taken[f.Key] = true
+	}
+	engine.QualifyKeys(found, taken, " ("+strings.Join(inputs, ", ")+")")
+	res.findings = append(res.findings, found...)
 	res.addConfig(reg.report(ruled, hosts), strings.Join(inputs, ", "))
 	addEngineStats(&res.engine, eng.Stats())
 	return res, nil

@@ -459,7 +459,7 @@ func bestCause(fs []Finding, byDiag map[string][]int, s int, causes []string) in
 	best := -1
 	for _, c := range causes {
 		for _, j := range byDiag[c] {
-			if j != s && (best < 0 || j < best) && linked(&fs[s], &fs[j]) {
+			if j != s && (best < 0 || j < best) && linked(&fs[s], &fs[j]) && explains(&fs[j], &fs[s]) {
 				best = j
 				break
 			}
@@ -467,6 +467,15 @@ func bestCause(fs []Finding, byDiag map[string][]int, s int, causes []string) in
 	}
 	return best
 }
+
+// explains: a cause that has recovered (resolved) or never persisted
+// (transient) does not explain trouble that is still active; that symptom
+// stands on its own and keeps its own rank.
+func explains(cause, symptom *Finding) bool {
+	return isActive(cause) || !isActive(symptom)
+}
+
+func isActive(f *Finding) bool { return f.Status == "" || f.Status == "active" }
 
 // linked: same host; or the symptom's license server is the cause's host;
 // or the cause's license server is the symptom's host; or the cause (a

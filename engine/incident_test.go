@@ -272,3 +272,26 @@ func TestQualifyKeysAcrossCases(t *testing.T) {
 		t.Fatalf("a %v / %q, b %v / %q %v", keysOf(a), a[1].CausedBy, keysOf(b), b[1].CausedBy, b[0].Symptoms)
 	}
 }
+
+// A cause that recovered does not explain a symptom still active: the
+// symptom keeps its own place instead of hiding under an info finding.
+func TestRecoveredCauseDoesNotExplainActiveSymptom(t *testing.T) {
+	set := builtinSet(t)
+	fs, _ := scan(t, set, Options{}, genFile(t, t.TempDir(), "x.evtx", "story-no-license-server-grace-2019"))
+	if len(fs) != 2 || fs[1].CausedBy == "" {
+		t.Fatalf("%v", keysOf(fs))
+	}
+	// As the persistence/recovery rules report it: the cause resolved.
+	for i := range fs {
+		fs[i].CausedBy, fs[i].Symptoms, fs[i].OriginalSeverity = "", nil, ""
+	}
+	fs[0].Status, fs[0].Severity = "resolved", "info"
+	link(set, fs)
+	if fs[1].CausedBy != "" || len(fs[0].Symptoms) != 0 {
+		t.Fatalf("active expiry linked to the resolved cause: %q %v", fs[1].CausedBy, fs[0].Symptoms)
+	}
+	out := order(fs, fs[0].LastSeen)
+	if out[0].ID != "grace-period-expired" || out[0].Severity != "critical" {
+		t.Fatalf("order %v", keysOf(out))
+	}
+}

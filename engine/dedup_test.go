@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"archive/zip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,5 +146,42 @@ func TestDedupCapIsReported(t *testing.T) {
 	st := e.Stats()
 	if len(e.dedup.seen) != 10 || st.DedupUnchecked != 15 || st.Duplicates != 1 {
 		t.Fatalf("held %d, unchecked %d, duplicates %d", len(e.dedup.seen), st.DedupUnchecked, st.Duplicates)
+	}
+}
+
+// A support bundle holding the log twice (System.evtx beside a shadow
+// copy) counts each record once; the copy's member is named.
+func TestBundleWithACopyCountsOnce(t *testing.T) {
+	set := builtinSet(t)
+	dir := t.TempDir()
+	data, err := os.ReadFile(genFile(t, dir, "s.evtx", "dup-invalid-license-2019"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zp := filepath.Join(dir, "bundle.zip")
+	f, err := os.Create(zp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	for _, name := range []string{"Logs/System.evtx", "Logs/ShadowCopy1/System.evtx"} {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	fs, st := scan(t, set, Options{}, zp)
+	if len(fs) != 1 || fs[0].Count != 7 || st.Duplicates == 0 || len(st.DuplicatesByFile) != 1 {
+		t.Fatalf("%v count %d, duplicates %v", keysOf(fs), fs[0].Count, st.DuplicatesByFile)
+	}
+	for name := range st.DuplicatesByFile {
+		if !strings.Contains(name, "bundle.zip") || !strings.Contains(name, "System.evtx") {
+			t.Errorf("duplicates counted under %q, want the bundle member", name)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -144,8 +145,38 @@ func TestDedupCapIsReported(t *testing.T) {
 	// The first ten are remembered: their copies are recognised.
 	e.Feed(&evtx.Event{Provider: rcm, EventID: 1003, TimeCreated: at, Computer: "RDSH01", Params: []string{"WS-1"}, RecordID: 1, File: "y"})
 	st := e.Stats()
-	if len(e.dedup.seen) != 10 || st.DedupUnchecked != 15 || st.Duplicates != 1 {
-		t.Fatalf("held %d, unchecked %d, duplicates %d", len(e.dedup.seen), st.DedupUnchecked, st.Duplicates)
+	if e.dedup.size() != 10 || st.DedupUnchecked != 15 || st.Duplicates != 1 {
+		t.Fatalf("held %d, unchecked %d, duplicates %d", e.dedup.size(), st.DedupUnchecked, st.Duplicates)
+	}
+}
+
+// The sorted runs answer like a plain set: every hash merged or recent is
+// found, others are not, across many merges.
+func TestDedupRunsMatchASet(t *testing.T) {
+	d := newDedup()
+	ref := map[uint64]bool{}
+	at := time.Date(2024, 1, 10, 9, 0, 0, 0, time.UTC)
+	mk := func(i int) *evtx.Event {
+		return &evtx.Event{Provider: rcm, EventID: 1003, TimeCreated: at.Add(time.Duration(i) * time.Second), Computer: "H", RecordID: uint64(i)}
+	}
+	n := 6*dedupRun + 123 // every other record: three merges and some recent
+	for i := 0; i < n; i += 2 {
+		if dup, _ := d.seenBefore(mk(i)); dup {
+			t.Fatalf("record %d new but reported seen", i)
+		}
+		ref[d.key(mk(i))] = true
+	}
+	if len(d.sorted) < 2*dedupRun || d.size() != len(ref) {
+		t.Fatalf("sorted %d recent %d, want %d merged into runs", len(d.sorted), len(d.recent), len(ref))
+	}
+	for i := 0; i < n; i++ {
+		dup, _ := d.seenBefore(mk(i))
+		if dup != (i%2 == 0) {
+			t.Fatalf("record %d: seen %v", i, dup)
+		}
+	}
+	if !slices.IsSorted(d.sorted) {
+		t.Fatal("runs not sorted")
 	}
 }
 

@@ -163,14 +163,29 @@ func (sc *scan) run(ctx context.Context) error {
 // sortFindings merges the ranked lists of several engines in the engine's
 // own order (score, severity, rule, group), then by the input the evidence
 // came from, so the result never depends on the order of inputs.
+//
+// Each engine lists a cause's symptoms right after it: a cause and its
+// symptoms move as one block, ordered by the cause.
 func sortFindings(fs []engine.Finding) {
-	sort.SliceStable(fs, func(i, j int) bool {
-		a, b := &fs[i], &fs[j]
+	var blocks [][]engine.Finding
+	for _, f := range fs {
+		if f.CausedBy != "" && len(blocks) > 0 {
+			blocks[len(blocks)-1] = append(blocks[len(blocks)-1], f)
+			continue
+		}
+		blocks = append(blocks, []engine.Finding{f})
+	}
+	sort.SliceStable(blocks, func(i, j int) bool {
+		a, b := &blocks[i][0], &blocks[j][0]
 		if c := engine.Compare(a, b); c != 0 {
 			return c < 0
 		}
 		return firstFile(a) < firstFile(b)
 	})
+	out := fs[:0]
+	for _, b := range blocks {
+		out = append(out, b...)
+	}
 }
 
 func firstFile(f *engine.Finding) string {
@@ -230,7 +245,14 @@ func (sc *scan) once(ctx context.Context, inputs []Input) error {
 	if err != nil {
 		return err
 	}
-	sc.res.findings = append(sc.res.findings, eng.Finish()...)
+	found := eng.Finish()
+	// --separate merges several cases: keys stay unique in the report.
+	taken := make(map[string]bool, len(sc.res.findings))
+	for _, f := range sc.res.findings {
+		taken[f.Key] = true
+	}
+	engine.QualifyKeys(found, taken, " ("+strings.Join(paths, ", ")+")")
+	sc.res.findings = append(sc.res.findings, found...)
 	sc.res.addConfig(reg.report(ruled, hosts), strings.Join(paths, ", "))
 	addEngineStats(&sc.res.engine, eng.Stats())
 	return nil
@@ -242,6 +264,15 @@ func addEngineStats(s *engine.Stats, o engine.Stats) {
 	s.Matched += o.Matched
 	s.Late += o.Late
 	s.EvalErrors += o.EvalErrors
+	s.Transient += o.Transient
+	s.Duplicates += o.Duplicates
+	s.DedupUnchecked += o.DedupUnchecked
+	for f, n := range o.DuplicatesByFile {
+		if s.DuplicatesByFile == nil {
+			s.DuplicatesByFile = map[string]int{}
+		}
+		s.DuplicatesByFile[f] += n
+	}
 	if s.FirstError == "" {
 		s.FirstError = o.FirstError
 	}

@@ -54,6 +54,16 @@ type Stats struct {
 	// Transient counts findings below their rule's persistence threshold.
 	Transient  int    `json:"transient,omitempty"`
 	FirstError string `json:"first_error,omitempty"`
+	// Duplicates counts records recognised as seen before (the same file
+	// twice, a copy in a bundle, overlapping rotated logs, an XML export of
+	// an .evtx given beside it) and set aside; DuplicatesByFile splits it
+	// by the input file (evtx.Event.File) the copy came from.
+	Duplicates       int            `json:"duplicates"`
+	DuplicatesByFile map[string]int `json:"duplicates_by_file,omitempty"`
+	// DedupUnchecked counts selected records not remembered for duplicate
+	// detection because MaxSeenRecords were already held: a later copy of
+	// one of them would not be recognised.
+	DedupUnchecked int `json:"dedup_unchecked,omitempty"`
 }
 
 // Engine evaluates a rule set over a stream of events. It is not safe for
@@ -77,6 +87,7 @@ type Engine struct {
 	lowered map[string]string
 	// zones are the hosts' time zones their logs revealed (zone.go).
 	zones map[string]*rules.Zone
+	dedup *dedup
 }
 
 type indexKey struct {
@@ -120,14 +131,19 @@ func (e *Engine) Feed(ev *evtx.Event) error {
 		e.stats.Skipped++
 		return nil
 	}
+	// Events no rule selects are not buffered; they only move stream time
+	// (absence deadlines, the end-of-stream reference). Only selected
+	// events are checked for duplicates: they are what rules count.
+	selected := e.lookup(ev) != nil
+	if selected && e.duplicate(ev) {
+		return nil
+	}
 	if t.After(e.newest) {
 		e.newest = t
 	}
 	e.noteHost(ev.Computer, t)
 	e.noteZone(ev)
-	// Events no rule selects are not buffered; they only move stream time
-	// (absence deadlines, the end-of-stream reference).
-	if e.lookup(ev) != nil {
+	if selected {
 		e.seq++
 		e.buf.push(queued{ev: ev, seq: e.seq})
 	}
@@ -265,8 +281,7 @@ func (e *Engine) findings(now time.Time) []Finding {
 		}
 	}
 	out = append(out, e.configFindings(now)...) // on = "config" rules (config.go)
-	rank(out, now)
-	out = collapse(out)
+	out = e.incidents(out, now)
 	e.stats.Transient = countTransient(out)
 	return out
 }

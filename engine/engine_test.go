@@ -75,6 +75,11 @@ group_by = { client = "Param(1)" }
 [rule.count]
 threshold = 3
 window = "1h"
+# These tests check correlation per client: one incident per client, not
+# per host (the default would fold clients into a list fact).
+[[diagnosis]]
+id = "renewals"
+incident_by = ["client"]
 `
 
 func TestCountWindowBoundary(t *testing.T) {
@@ -205,6 +210,9 @@ group_by = { server = "Computer" }
 within = "30m"
 [rule.absence.expect]
 classes = ["ls_started"]
+[[diagnosis]]
+id = "ls-not-restarted"
+incident_by = ["server"]
 `
 
 func TestAbsence(t *testing.T) {
@@ -616,29 +624,5 @@ func TestAbsenceAnswerFedBeforeItsStart(t *testing.T) {
 	fs := run(t, set, Options{}, ev(ls, 0, 5*time.Minute, "LS1"), ev(ls, 3, 0, "LS1"), ev("Service Control Manager", 7036, 2*time.Hour, "X"))
 	if len(fs) != 0 {
 		t.Fatalf("reordered answer ignored: %+v", fs)
-	}
-}
-
-func TestVariantRulesOfOneDiagnosisCollapse(t *testing.T) {
-	fs := []Finding{
-		{ID: "grace-period-expired", Rule: "grace-period-expired", Host: "H", Group: map[string]string{"host": "H"}, Rank: 1},
-		{ID: "no-license-server", Rule: "no-license-server", Host: "H", Group: map[string]string{"host": "H"}, Rank: 2},
-		{ID: "grace-period-expired", Rule: "grace-period-expired.after-countdown", Host: "H", Group: map[string]string{"host": "H"}, Rank: 3},
-		{ID: "grace-period-expired", Rule: "grace-period-expired", Host: "G", Group: map[string]string{"host": "G"}, Rank: 4},
-	}
-	got := collapse(fs)
-	if len(got) != 3 {
-		t.Fatalf("got %d findings, want 3 (one per diagnosis and host): %+v", len(got), got)
-	}
-	if got[0].Rule != "grace-period-expired" || len(got[0].AlsoMatched) != 1 || got[0].AlsoMatched[0] != "grace-period-expired.after-countdown" {
-		t.Fatalf("first finding %+v should keep its rule and name the variant", got[0])
-	}
-	for i, f := range got {
-		if f.Rank != i+1 {
-			t.Fatalf("rank %d at position %d", f.Rank, i)
-		}
-	}
-	if got[2].Host != "G" {
-		t.Fatalf("a different host must stay a separate finding: %+v", got[2])
 	}
 }

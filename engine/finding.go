@@ -24,15 +24,31 @@ type Finding struct {
 	Timeline   []Bucket          `json:"timeline"` // one bucket per UTC day with matches
 	KB         []string          `json:"kb"`
 	// AlsoMatched lists other rules of the same diagnosis that fired for
-	// the same group; their findings are folded into this one.
+	// the same incident; their findings are folded into this one.
 	AlsoMatched []string `json:"also_matched,omitempty"`
+
+	// Key identifies the incident: "diagnosis@host" plus "/label=value"
+	// for each incident label beyond host (engine/incident.go). Unique
+	// within one engine's findings.
+	Key string `json:"key"`
 	// Status is "active", "resolved" (trouble followed by recovery) or
-	// "transient" (below the rule's persistence threshold); resolved and
-	// transient findings are info and OriginalSeverity keeps the rule's.
+	// "transient" (below the rule's persistence threshold). Resolved and
+	// transient findings are info; OriginalSeverity keeps what the
+	// severity would have been, and so does it when an incident takes a
+	// worse severity from its symptoms.
 	Status           string    `json:"status"`
 	OriginalSeverity string    `json:"original_severity,omitempty"`
-	ResolvedAt       time.Time `json:"resolved_at,omitempty,omitzero"`
-	LastedSeconds    float64   `json:"lasted_seconds,omitempty"` // first seen -> resolved at
+	ResolvedAt       time.Time `json:"resolved_at,omitzero"`
+	LastedSeconds    float64   `json:"lasted_seconds,omitempty"`
+	// CausedBy is the Key of the cause this finding is a symptom of;
+	// Symptoms the Keys of the findings nested under this one. A symptom
+	// follows its cause directly in the ranked list.
+	CausedBy string   `json:"caused_by,omitempty"`
+	Symptoms []string `json:"symptoms,omitempty"`
+
+	// superseded marks a finding rewritten by supersede: it joins the
+	// superseding diagnosis' incident but does not lead it.
+	superseded bool
 }
 
 // Evidence points at one event that contributed to a finding.

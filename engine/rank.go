@@ -85,26 +85,3 @@ func GroupString(g map[string]string) string {
 	}
 	return strings.Join(parts, ",")
 }
-
-// collapse keeps one finding per diagnosis, group and host: variant rules
-// of one diagnosis (e.g. the plain expiry and the expiry after a countdown)
-// describe the same problem, and listing it twice would push the next real
-// problem down the report. The best-ranked finding stays and names the
-// other rules that agreed with it.
-func collapse(fs []Finding) []Finding {
-	seen := make(map[string]int, len(fs))
-	out := fs[:0]
-	for _, f := range fs {
-		key := f.ID + "\x00" + GroupString(f.Group) + "\x00" + f.Host
-		if i, ok := seen[key]; ok {
-			out[i].AlsoMatched = append(out[i].AlsoMatched, f.Rule)
-			continue
-		}
-		seen[key] = len(out)
-		out = append(out, f)
-	}
-	for i := range out {
-		out[i].Rank = i + 1
-	}
-	return out
-}

@@ -39,6 +39,7 @@ func build(under, over layer) (*Set, Problems) {
 		}
 	}
 	sort.Slice(set.Rules, func(i, j int) bool { return set.Rules[i].ID < set.Rules[j].ID })
+	probs = append(probs, buildDiagnoses(set, under.diagnoses, over.diagnoses)...)
 	sort.Slice(set.Classes, func(i, j int) bool { return set.Classes[i].Name < set.Classes[j].Name })
 	return set, probs
 }

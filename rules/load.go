@@ -43,6 +43,8 @@ type rawClass struct {
 type layer struct {
 	rules   []rawRule
 	classes []rawClass
+	// diagnoses are the [[diagnosis]] tables (rules/diagnosis.go).
+	diagnoses []rawDiagnosis
 }
 
 // Load reads rule files and directories (every *.toml below them, in name
@@ -94,6 +96,7 @@ func Builtin() (*Set, error) {
 	for i := range names {
 		l.rules = append(l.rules, layers[i].rules...)
 		l.classes = append(l.classes, layers[i].classes...)
+		l.diagnoses = append(l.diagnoses, layers[i].diagnoses...)
 		probs = append(probs, fprobs[i]...)
 	}
 	set, more := build(layer{}, l)
@@ -230,6 +233,7 @@ func parseFile(name string, data []byte, l *layer) (probs Problems) {
 	for i, r := range f.Rules {
 		l.rules = append(l.rules, rawRule{Rule: r, file: name, line: lm.ruleLine(i), lines: lm, index: i})
 	}
+	appendDiagnoses(l, name, text, f.Diagnoses)
 	return probs
 }
 

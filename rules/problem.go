@@ -22,7 +22,7 @@ func (p Problem) String() string {
 	}
 	b.WriteString(": ")
 	switch {
-	case strings.HasPrefix(p.Rule, "class "):
+	case strings.HasPrefix(p.Rule, "class "), strings.HasPrefix(p.Rule, "diagnosis "):
 		fmt.Fprintf(&b, "%s: ", p.Rule)
 	case p.Rule != "":
 		fmt.Fprintf(&b, "rule %s: ", p.Rule)

@@ -6,6 +6,9 @@ package rules
 type File struct {
 	Classes []Class `toml:"class"`
 	Rules   []Rule  `toml:"rule"`
+	// Diagnoses declare incident labels, causal links and supersession
+	// per diagnosis (rules/diagnosis.go).
+	Diagnoses []Diagnosis `toml:"diagnosis"`
 }
 
 // Class gives one meaning a name across Windows eras, e.g. "grace_expired"

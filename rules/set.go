@@ -29,6 +29,8 @@ type Set struct {
 	Classes []Class     // sorted by name
 	classes classIndex
 	src     layer
+	// diagnoses are the [[diagnosis]] declarations by id (rules/diagnosis.go).
+	diagnoses map[string]*CompiledDiagnosis
 }
 
 // Compiled is a validated rule with its expressions compiled once.
@@ -108,7 +110,7 @@ func (s *Set) Rule(id string) *Compiled {
 // Only returns a set holding just the rule with this id (and every class),
 // used to run a rule's inline tests in isolation.
 func (s *Set) Only(id string) *Set {
-	out := &Set{Classes: s.Classes, classes: s.classes, src: s.src}
+	out := &Set{Classes: s.Classes, classes: s.classes, src: s.src, diagnoses: s.diagnoses}
 	if r := s.Rule(id); r != nil {
 		out.Rules = []*Compiled{r}
 	}

@@ -16,8 +16,13 @@ func TestDemoScansTheScenario(t *testing.T) {
 		t.Fatalf("no write line:\n%s", out)
 	}
 	first := strings.Index(out, "#1 ")
-	if first < 0 || !strings.HasPrefix(out[first:], "#1 CRITICAL grace-period-expired") {
-		t.Fatalf("first finding is not grace-period-expired:\n%s", out)
+	// The scenario's host has no license server specified (50282): that is
+	// the cause, and the grace expiry is its symptom, listed right after it.
+	if first < 0 || !strings.HasPrefix(out[first:], "#1 CRITICAL no-license-server") {
+		t.Fatalf("first finding is not the cause no-license-server:\n%s", out)
+	}
+	if !strings.Contains(out, "#2 CRITICAL grace-period-expired") {
+		t.Fatalf("second finding is not its symptom grace-period-expired:\n%s", out)
 	}
 	if !strings.Contains(out, "host=RDSH01.contoso.local") {
 		t.Fatalf("finding not grouped by the host:\n%s", out)

@@ -50,6 +50,7 @@ func TestScanScenarioBundle(t *testing.T) {
 			ID, Severity string
 			Group        map[string]string
 			Host         string
+			Facts        map[string]any
 			Evidence     []struct{ File string }
 		}
 	}
@@ -73,7 +74,7 @@ func TestScanScenarioBundle(t *testing.T) {
 			if healthy(sc) && f.Severity != "info" {
 				t.Errorf("%s (healthy): finding %s %s", sc.ID, f.ID, f.Severity)
 			}
-			if f.ID == sc.Expect.Diagnosis && groupHas(f.Group, f.Host, sc.Expect.Group) {
+			if f.ID == sc.Expect.Diagnosis && groupHas(f.Group, f.Host, f.Facts, sc.Expect.Group) {
 				found = true
 			}
 		}
@@ -85,8 +86,13 @@ func TestScanScenarioBundle(t *testing.T) {
 
 // groupHas tells whether a finding's group (or host) carries every
 // expected label, case-insensitively (hosts are compared by short name too).
-func groupHas(group map[string]string, host string, want map[string]string) bool {
+// groupHas: labels beyond the incident's (client, user…) are folded into
+// "<label>s" list facts.
+func groupHas(group map[string]string, host string, facts map[string]any, want map[string]string) bool {
 	for k, v := range want {
+		if inList(facts[k+"s"], v) {
+			continue
+		}
 		got := group[k]
 		if got == "" && k == "host" {
 			got = host

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tsdiag/tsdiag/engine"
 	"github.com/tsdiag/tsdiag/internal/report"
 	"github.com/tsdiag/tsdiag/kb"
 )
@@ -130,7 +131,7 @@ func TestFarmDiagnosis(t *testing.T) {
 	}
 	for i, w := range want {
 		f := rep.Findings[i]
-		if f.ID != w.id || f.Group[w.key] != w.value || f.Rank != i+1 {
+		if f.ID != w.id || !engine.HasLabel(&f.Finding, w.key, w.value) || f.Rank != i+1 {
 			t.Errorf("finding %d = %s %v rank %d, want %s %s=%s", i, f.ID, f.Group, f.Rank, w.id, w.key, w.value)
 		}
 		if len(f.Steps) == 0 || f.Article == nil {

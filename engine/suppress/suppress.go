@@ -44,7 +44,9 @@ func (e Entry) ExpiresText() string { return e.Expires.Format(time.DateOnly) }
 
 // Matches tells whether the entry names this finding: same diagnosis (or
 // rule id), and every group label it lists has the finding's value. The
-// label "host" also matches the finding's host.
+// label "host" also matches the finding's host. A label an incident folded
+// into a list fact (client → clients) matches when that value is the only
+// one listed: suppressing one retired client must not hide the others.
 func (e Entry) Matches(f engine.Finding) bool {
 	if e.Diagnosis != f.ID && e.Diagnosis != f.Rule {
 		return false
@@ -53,6 +55,11 @@ func (e Entry) Matches(f engine.Finding) bool {
 		got, ok := f.Group[k]
 		if !ok && k == "host" {
 			got, ok = f.Host, f.Host != ""
+		}
+		if !ok {
+			if list, _ := f.Facts[k+"s"].([]string); len(list) == 1 {
+				got, ok = list[0], true
+			}
 		}
 		if !ok || !strings.EqualFold(got, v) {
 			return false

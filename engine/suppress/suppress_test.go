@@ -114,3 +114,17 @@ func TestNilFileKeepsAll(t *testing.T) {
 		t.Fatal("nil file changed findings")
 	}
 }
+
+// An incident folds its clients into a list fact: an entry naming one
+// client hides the incident of that client alone, never one that also
+// lists other clients.
+func TestEntryMatchesFoldedLabel(t *testing.T) {
+	e := Entry{Diagnosis: "invalid-client-license", Group: map[string]string{"client": "WS-OLD"}}
+	one := engine.Finding{ID: "invalid-client-license", Group: map[string]string{"host": "RDSH01"},
+		Facts: map[string]any{"clients": []string{"ws-old"}, "client_count": 1}}
+	many := engine.Finding{ID: "invalid-client-license", Group: map[string]string{"host": "RDSH01"},
+		Facts: map[string]any{"clients": []string{"WS-NEW", "WS-OLD"}, "client_count": 2}}
+	if !e.Matches(one) || e.Matches(many) {
+		t.Fatalf("one client: %v, two clients: %v", e.Matches(one), e.Matches(many))
+	}
+}

@@ -39,6 +39,7 @@ func Walk(inputs []string, opts Options, fn func(*evtx.Event) error) (evtx.Stats
 		return evtx.Stats{}, errors.New("no inputs given")
 	}
 	w := &walker{opts: opts.withDefaults(), fn: fn}
+	w.scan = scanBudget{bytesLeft: w.opts.MaxScanArchiveBytes}
 	w.total = totalSize(inputs)
 	for _, in := range inputs {
 		w.input(in)
@@ -77,7 +78,8 @@ type walker struct {
 
 	done, total int64
 	reported    int64
-	others      int // files OnOther took
+	others      int        // files OnOther took
+	scan        scanBudget // limits for all archives of the walk
 }
 
 // deliver passes an event on, remembering fn's error so the walk can tell it
@@ -213,7 +215,7 @@ func (w *walker) fileContent(f *os.File, size int64, path string, explicit bool)
 		st, err := evt.DecodeReaderAt(f, size, path, evt.Options{Filter: w.opts.Filter}, w.deliver)
 		w.decoded(path, st, err)
 	case Zip:
-		w.zipAt(f, size, newArchive(path, 0, w.opts))
+		w.zipAt(f, size, w.newArchive(path))
 	default:
 		w.stream(bufio.NewReaderSize(&progressReader{r: f, w: w}, 64<<10), path, explicit, nil)
 	}
@@ -260,7 +262,7 @@ func (w *walker) stream(br *bufio.Reader, name string, explicit bool, a *archive
 	case EVTX:
 		w.evtxStream(br, name)
 	case EVT:
-		st, err := evt.Decode(br, name, evt.Options{Filter: w.opts.Filter, MaxBytes: w.opts.EVTMaxBytes}, w.deliver)
+		st, err := evt.Decode(br, name, evt.Options{Filter: w.opts.Filter, MaxBytes: w.opts.MaxSpool}, w.deliver)
 		w.decoded(name, st, err)
 	case XML:
 		w.xml(br, name, explicit)

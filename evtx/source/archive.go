@@ -313,7 +313,8 @@ func (w *walker) zipStream(r io.Reader, a *archive) {
 func (w *walker) member(r io.Reader, name string, a *archive, compressed func() int64) {
 	l := &limited{r: r, b: a.budget, compressed: compressed, maxRatio: w.opts.MaxRatio, maxBytes: w.opts.MaxArchiveBytes, maxScanBytes: w.opts.MaxScanArchiveBytes}
 	before := len(w.st.Unreadable)
-	br := bufio.NewReaderSize(l, 64<<10)
+	br := w.reader(l)
+	defer w.release(br)
 	head, _ := br.Peek(SniffLen)
 	if format := Detect(head); format.isArchive() {
 		w.nested(br, name, format, a)
@@ -329,6 +330,23 @@ func (w *walker) member(r io.Reader, name string, a *archive, compressed func() 
 		// gzip); it is reported here, at the log it cut short.
 		a.failed = true
 	}
+}
+
+// reader returns a 64 KiB buffered reader of r, reusing one released
+// before: a zip of 100,000 tiny members allocated 6 GB of buffers.
+func (w *walker) reader(r io.Reader) *bufio.Reader {
+	if n := len(w.bufs); n > 0 {
+		br := w.bufs[n-1]
+		w.bufs = w.bufs[:n-1]
+		br.Reset(r)
+		return br
+	}
+	return bufio.NewReaderSize(r, 64<<10)
+}
+
+func (w *walker) release(br *bufio.Reader) {
+	br.Reset(nil)
+	w.bufs = append(w.bufs, br)
 }
 
 // nested opens a bundle found inside a, if the nesting limit allows.

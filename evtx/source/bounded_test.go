@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/tsdiag/tsdiag/evtx"
 )
 
 // spoolDir points os.TempDir at a fresh folder and returns it, to check
@@ -190,5 +192,24 @@ func TestScanLimits(t *testing.T) {
 	r = walk(t, []string{dir}, Options{MaxScanArchiveBytes: int64(len(log)*5 + 10)})
 	if len(r.events) != 5 || len(r.st.Unreadable) < 1 || !strings.Contains(r.st.Unreadable[0].Reason, "MaxScanArchiveBytes") {
 		t.Fatalf("bytes: %d events, %+v", len(r.events), r.st.Unreadable)
+	}
+}
+
+// TestSkippedKeptUpToCap: a bundle of many files that are not logs keeps
+// the first MaxSkipped by name and counts the rest; the count in the "no
+// event logs" message is the whole.
+func TestSkippedKeptUpToCap(t *testing.T) {
+	var ms []member
+	n := evtx.MaxSkipped + 500
+	for i := range n {
+		ms = append(ms, member{fmt.Sprintf("n%05d.txt", i), []byte("not a log")})
+	}
+	p := write(t, t.TempDir(), "notes.zip", zipOf(t, ms...))
+	r := walk(t, []string{p}, Options{})
+	if len(r.st.Skipped) != evtx.MaxSkipped || r.st.SkippedOmitted != 500 {
+		t.Fatalf("%d skipped kept, %d omitted", len(r.st.Skipped), r.st.SkippedOmitted)
+	}
+	if r.err == nil || !strings.Contains(r.err.Error(), fmt.Sprintf("%d files skipped", n)) {
+		t.Fatalf("error %v", r.err)
 	}
 }

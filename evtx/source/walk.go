@@ -64,10 +64,10 @@ func (w *walker) nothingRead(inputs []string) error {
 	}
 	if w.others > 0 {
 		return fmt.Errorf("no event logs found in %s (%d files skipped as not event logs, %d read as other input)",
-			strings.Join(inputs, ", "), len(w.st.Skipped), w.others)
+			strings.Join(inputs, ", "), len(w.st.Skipped)+w.st.SkippedOmitted, w.others)
 	}
 	return fmt.Errorf("no event logs found in %s (%d files skipped as not event logs)",
-		strings.Join(inputs, ", "), len(w.st.Skipped))
+		strings.Join(inputs, ", "), len(w.st.Skipped)+w.st.SkippedOmitted)
 }
 
 type walker struct {
@@ -78,8 +78,9 @@ type walker struct {
 
 	done, total int64
 	reported    int64
-	others      int        // files OnOther took
-	scan        scanBudget // limits for all archives of the walk
+	others      int             // files OnOther took
+	scan        scanBudget      // limits for all archives of the walk
+	bufs        []*bufio.Reader // released by reader's callers, for reuse
 }
 
 // deliver passes an event on, remembering fn's error so the walk can tell it
@@ -97,7 +98,7 @@ func (w *walker) unreadable(name string, off int64, reason string) {
 }
 
 func (w *walker) skipped(name, reason string) {
-	w.st.Skipped = append(w.st.Skipped, evtx.Damage{File: name, Kind: "skipped", Reason: reason})
+	w.st.AddSkipped(evtx.Damage{File: name, Kind: "skipped", Reason: reason})
 }
 
 func (w *walker) input(in string) {
@@ -217,7 +218,9 @@ func (w *walker) fileContent(f *os.File, size int64, path string, explicit bool)
 	case Zip:
 		w.zipAt(f, size, w.newArchive(path))
 	default:
-		w.stream(bufio.NewReaderSize(&progressReader{r: f, w: w}, 64<<10), path, explicit, nil)
+		br := w.reader(&progressReader{r: f, w: w})
+		defer w.release(br)
+		w.stream(br, path, explicit, nil)
 	}
 }
 

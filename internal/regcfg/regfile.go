@@ -31,12 +31,12 @@ const (
 // (Terminal Server, its licensing policies, the TermService service key)
 // export to a few KiB, a whole Terminal Server key with its subkeys to well
 // under 1 MiB; callers may hold the whole file (tsdiag scan reads it once
-// for two passes), so the bound is what that may cost: 16 MiB. A 250 MB
+// for two passes), so the bound is what that may cost: 8 MiB. A 250 MB
 // export of one line took 2.8 GB when both were 256 MiB. The longest line
 // of a real export is a hex-encoded binary value: 1 MiB of text holds a
 // value of over 300 KB, larger than any licensing value.
 const (
-	MaxRegFileSize = 16 << 20
+	MaxRegFileSize = 8 << 20
 	MaxRegLine     = 1 << 20
 )
 

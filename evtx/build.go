@@ -12,6 +12,7 @@ type builder struct {
 	c      *chunkState
 	depth  int
 	budget int  // work left for this record; see maxRecordWork
+	start  int  // budget at the start of the record
 	reuse  bool // nodes come from c.nodes and are recycled next record
 	used   int  // nodes taken from c.nodes
 }
@@ -41,17 +42,35 @@ func (bd *builder) node(name string) *Node {
 // one record may expand to. Templates can nest template instances, so a
 // hostile record could otherwise expand exponentially; real records use a
 // few hundred units.
-const maxRecordWork = 1 << 18
+//
+// maxChunkWork bounds all records of one chunk together: records of a few
+// bytes each naming a template that doubles at every level each expanded
+// to just under maxRecordWork, so 68 KB of them took 2.1 GB and 1 MB took
+// 181 s. The busiest chunk of the test corpus spends about 1/8 of it (see
+// TestChunkWorkOfRealLogs). An element costs 8 units and about 100 bytes
+// of tree, so a chunk's events hold at most about 12 MB.
+const (
+	maxRecordWork = 1 << 18
+	maxChunkWork  = 1 << 20
+)
 
-// newBuilder returns the chunk's builder, reset for a new record.
+// newBuilder returns the chunk's builder, reset for a new record, with the
+// record's budget or what is left of the chunk's, whichever is less.
 func (c *chunkState) newBuilder() *builder {
-	c.bd = builder{c: c, budget: maxRecordWork}
+	c.bd = builder{c: c, budget: min(maxRecordWork, maxChunkWork-c.work)}
+	c.bd.start = c.bd.budget
 	return &c.bd
 }
+
+// spent is the work the current record has used so far.
+func (bd *builder) spent() int { return bd.start - bd.budget }
 
 func (bd *builder) spend(n, off int) {
 	bd.budget -= n
 	if bd.budget < 0 {
+		if bd.start < maxRecordWork {
+			fail(off, "the chunk's records expand beyond %d units of work together (a template expansion bomb?); the rest of the chunk is not built", maxChunkWork)
+		}
 		fail(off, "record expands beyond %d units of work", maxRecordWork)
 	}
 }

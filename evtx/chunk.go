@@ -17,6 +17,9 @@ type chunkState struct {
 	names offTable[string]
 	tmpls offTable[*template]
 
+	// work is what the chunk's records have spent of maxChunkWork.
+	work int
+
 	// Per-record scratch, reused from record to record.
 	vals  []value
 	nodes []Node
@@ -37,6 +40,7 @@ func newChunkState() *chunkState {
 
 func (c *chunkState) reset(buf []byte, base int64) {
 	c.buf, c.base = buf, base
+	c.work = 0
 	c.names.reset()
 	c.tmpls.reset()
 	c.tmplArena.reset()
@@ -105,6 +109,8 @@ type chunkReport struct {
 	damagedChunk                     bool
 	damages                          []Damage
 	omitted                          int // damages past MaxDamagesPerFile in this chunk
+	work                             int // units of work spent building records
+	kept                             int // of which records emitted (what their events hold)
 }
 
 // damage records one damaged place; past MaxDamagesPerFile in one chunk it
@@ -237,6 +243,9 @@ func (d *decoder) record(c *chunkState, off, size int, rep *chunkReport, emit fu
 		}()
 		ev = d.decodeRecord(c, off, size)
 	}()
+	spent := c.bd.spent()
+	c.work += spent
+	rep.work += spent
 	if ev == nil {
 		return nil
 	}
@@ -248,6 +257,7 @@ func (d *decoder) record(c *chunkState, off, size int, rep *chunkReport, emit fu
 		return nil
 	}
 	rep.matched++
+	rep.kept += spent
 	return emit(ev)
 }
 
@@ -268,6 +278,7 @@ func describe(r any) string {
 func (d *decoder) decodeRecord(c *chunkState, off, size int) *Event {
 	c.vals = c.vals[:0]
 	c.recArena.reset()
+	c.bd.start, c.bd.budget = 0, 0 // nothing spent if parsing fails
 	p := parser{c: c, ar: &c.recArena, b: c.buf, pos: off + format.RecordHeaderSize, end: off + size - 4}
 	items := p.fragment()
 	bd := c.newBuilder()

@@ -172,9 +172,16 @@ type chunkResult struct {
 // few). The chunk window absorbs a worker losing its core for a while: at 8
 // per worker the other worker sat waiting on the window for 60 ms of a
 // 0.45 s scan; at 32, 8 ms.
+//
+// maxWindowWork bounds what the completed, undelivered events hold by the
+// work their records took to build (see maxChunkWork): 1024 events of a
+// template expansion bomb each just under maxRecordWork held gigabytes. Two
+// busy real chunks fit in it; a chunk is always let through, so one over it
+// cannot stall the merge.
 const (
 	perWorker       = 32
 	perWorkerEvents = 1024
+	maxWindowWork   = 2 * maxChunkWork
 )
 
 // batch is how many consecutive chunks a worker reads with one ReadAt: on
@@ -241,7 +248,7 @@ func (d *decoder) parallel(src *chunkSource, count int, st *Stats, fn func(*Even
 				if !ok {
 					return
 				}
-				d.decodeBatch(c, b, count, m.finish)
+				d.decodeBatch(c, b, count, m.hold, m.finish)
 			}
 		}()
 	}
@@ -262,9 +269,10 @@ type claimed struct {
 
 // decodeBatch decodes the chunks of a batch in turn; a read error becomes
 // the result of the chunk where reading stopped, delivered in its place.
-func (d *decoder) decodeBatch(c *chunkState, b claimed, count int, done func(int, *chunkResult)) {
+func (d *decoder) decodeBatch(c *chunkState, b claimed, count int, hold func(int), done func(int, *chunkResult)) {
 	base := format.FileHeaderSize + int64(b.first)*format.ChunkSize
 	for j := range b.n {
+		hold(b.first + j)
 		at := j * format.ChunkSize
 		var res chunkResult
 		if at >= b.got && b.err != nil && b.err != io.EOF {
@@ -292,6 +300,7 @@ type merge struct {
 	window     int
 	maxEvents  int // events completed and not yet delivered, at most
 	events     int
+	work       int // of those events, by the work their records took
 	claimed    int // chunks handed out
 	next       int // next chunk to deliver
 	delivering bool
@@ -357,10 +366,21 @@ func (m *merge) claimStream(buf []byte) (claimed, bool) {
 // left. A batch may take one index more than batch (a stream's read error),
 // which must not reach the slot of the undelivered chunk next.
 func (m *merge) room() bool {
-	for m.err == nil && m.left() && (m.claimed+batch+1 > m.next+m.window || m.events > m.maxEvents) {
+	for m.err == nil && m.left() && (m.claimed+batch+1 > m.next+m.window || m.events > m.maxEvents || m.work > maxWindowWork) {
 		m.more.Wait()
 	}
 	return m.err == nil && m.left()
+}
+
+// hold waits before chunk i of a claimed batch is decoded while the window
+// holds more than maxWindowWork, unless i is the chunk due next (which must
+// always proceed, or nothing would be delivered).
+func (m *merge) hold(i int) {
+	m.mu.Lock()
+	for m.err == nil && m.work > maxWindowWork && i != m.next {
+		m.more.Wait()
+	}
+	m.mu.Unlock()
 }
 
 func (m *merge) left() bool { return m.chunks < 0 || m.claimed < m.chunks }
@@ -372,6 +392,7 @@ func (m *merge) finish(i int, res *chunkResult) {
 	defer m.mu.Unlock()
 	m.slots[i%m.window] = res
 	m.events += len(res.events)
+	m.work += res.rep.kept
 	if m.delivering {
 		return // the active deliverer rechecks the slots after each chunk
 	}
@@ -388,6 +409,7 @@ func (m *merge) finish(i int, res *chunkResult) {
 		m.mu.Lock()
 		m.next++
 		m.events -= len(r.events)
+		m.work -= r.rep.kept
 		if err != nil {
 			m.err = err
 		}

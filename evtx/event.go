@@ -98,7 +98,30 @@ type Stats struct {
 	Unreadable     []Damage `json:"unreadable,omitempty"` // inputs that could not be opened or recognised
 	// Skipped lists files inside directories and bundles that are not event
 	// logs (.txt, .reg, .csv…); they are reported, not treated as errors.
-	Skipped []Damage `json:"skipped,omitempty"`
+	// The first MaxSkipped are kept, the rest counted in SkippedOmitted.
+	Skipped        []Damage `json:"skipped,omitempty"`
+	SkippedOmitted int      `json:"skipped_omitted,omitempty"`
+}
+
+// MaxSkipped is how many skipped files Stats keeps by name; a zip of
+// 100,000 text files kept 15 MB of them (and wrote them all to a JSON
+// report).
+const MaxSkipped = 1000
+
+// MaxDamages is how many damages Stats keeps in detail in all (beyond
+// MaxDamagesPerFile each): a folder or bundle of many damaged logs would
+// otherwise keep 100 for every one of them.
+const MaxDamages = 10000
+
+// AddSkipped keeps ds by name up to MaxSkipped and counts the rest.
+func (s *Stats) AddSkipped(ds ...Damage) {
+	for _, d := range ds {
+		if len(s.Skipped) >= MaxSkipped {
+			s.SkippedOmitted++
+			continue
+		}
+		s.Skipped = append(s.Skipped, d)
+	}
 }
 
 // MaxDamagesPerFile is how many damages Stats keeps in detail per file; the
@@ -110,7 +133,7 @@ const MaxDamagesPerFile = 100
 // the rest.
 func (s *Stats) AddDamages(ds ...Damage) {
 	for _, d := range ds {
-		if s.keptFor(d.File) >= MaxDamagesPerFile {
+		if len(s.Damages) >= MaxDamages || s.keptFor(d.File) >= MaxDamagesPerFile {
 			s.DamagesOmitted++
 			continue
 		}
@@ -144,5 +167,6 @@ func (s *Stats) Add(o Stats) {
 	s.AddDamages(o.Damages...)
 	s.DamagesOmitted += o.DamagesOmitted
 	s.Unreadable = append(s.Unreadable, o.Unreadable...)
-	s.Skipped = append(s.Skipped, o.Skipped...)
+	s.AddSkipped(o.Skipped...)
+	s.SkippedOmitted += o.SkippedOmitted
 }

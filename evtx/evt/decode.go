@@ -1,7 +1,6 @@
 package evt
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,15 +11,17 @@ import (
 	"unicode/utf16"
 
 	"github.com/tsdiag/tsdiag/evtx"
+	"github.com/tsdiag/tsdiag/evtx/internal/spool"
 )
 
 // ErrNotEVT is returned (wrapped, with the file name) when the input does
 // not start with an EVT header.
 var ErrNotEVT = errors.New("not a legacy EVT event log")
 
-// DefaultMaxBytes caps how much of a streamed .evt Decode holds in memory.
-// Windows 2000/2003 logs are at most a few hundred MB (the circular buffer
-// needs random access, so a stream is read whole before decoding).
+// DefaultMaxBytes caps a streamed .evt that Decode spills to a temporary
+// file. Windows 2000/2003 logs are at most a few hundred MB (the circular
+// buffer needs random access, so a stream is read whole before decoding,
+// but into os.TempDir, never into memory: 900 MB on stdin took 2 GB).
 const DefaultMaxBytes = 1 << 30
 
 // Options tune a decode.
@@ -30,8 +31,8 @@ type Options struct {
 	Filter evtx.Filter
 	// Channel names the log when the file name does not (ChannelFromName).
 	Channel string
-	// MaxBytes caps how much a streamed input Decode buffers; 0 means
-	// DefaultMaxBytes.
+	// MaxBytes caps how much of a streamed input Decode spills to a
+	// temporary file; 0 means DefaultMaxBytes.
 	MaxBytes int64
 }
 
@@ -49,23 +50,27 @@ func DecodeFile(path string, opts Options, fn func(*evtx.Event) error) (evtx.Sta
 	return DecodeReaderAt(f, fi.Size(), path, opts, fn)
 }
 
-// Decode reads a streamed .evt (an archive member, stdin) into memory, up to
-// Options.MaxBytes, and decodes it.
+// Decode reads a streamed .evt (an archive member, stdin) into a temporary
+// file, up to Options.MaxBytes, and decodes it from there.
 func Decode(r io.Reader, name string, opts Options, fn func(*evtx.Event) error) (evtx.Stats, error) {
 	max := opts.MaxBytes
 	if max <= 0 {
 		max = DefaultMaxBytes
 	}
-	buf, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil && len(buf) < headerSize {
+	f, err := spool.Copy(r, max)
+	if errors.Is(err, spool.ErrTooLarge) {
+		return evtx.Stats{}, fmt.Errorf("%s: legacy .evt read from a stream is %v; extract it and scan the file", name, err)
+	}
+	if f == nil {
 		return evtx.Stats{}, fmt.Errorf("%s: %w", name, err)
 	}
-	if int64(len(buf)) > max {
-		return evtx.Stats{}, fmt.Errorf("%s: legacy .evt larger than the %d-byte limit for streamed input; extract it and scan the file", name, max)
+	defer f.Close()
+	if err != nil && f.Size < headerSize {
+		return evtx.Stats{}, fmt.Errorf("%s: %w", name, err)
 	}
-	st, derr := DecodeReaderAt(bytes.NewReader(buf), int64(len(buf)), name, opts, fn)
+	st, derr := DecodeReaderAt(f, f.Size, name, opts, fn)
 	if err != nil && derr == nil {
-		st.AddDamages(evtx.Damage{File: name, Offset: int64(len(buf)), Kind: "file", Reason: "read error: " + err.Error()})
+		st.AddDamages(evtx.Damage{File: name, Offset: f.Size, Kind: "file", Reason: "read error: " + err.Error()})
 	}
 	return st, derr
 }

@@ -4,14 +4,15 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"path"
+	"sync/atomic"
 
 	"github.com/tsdiag/tsdiag/evtx"
+	"github.com/tsdiag/tsdiag/evtx/internal/spool"
 )
 
 // archive is one bundle being read. Nested bundles share their top-level
@@ -25,14 +26,22 @@ type archive struct {
 	failed bool
 }
 
+// budget is what one top-level archive may still use; scan is the walk's
+// budget for all archives together.
 type budget struct {
 	bytesLeft int64
 	members   int
 	stopped   bool // a whole-archive limit was hit; read nothing more
+	scan      *scanBudget
 }
 
-func newArchive(name string, nesting int, opts Options) *archive {
-	return &archive{name: name, nesting: nesting, budget: &budget{bytesLeft: opts.MaxArchiveBytes}}
+type scanBudget struct {
+	bytesLeft int64
+	members   int
+}
+
+func (w *walker) newArchive(name string) *archive {
+	return &archive{name: name, budget: &budget{bytesLeft: w.opts.MaxArchiveBytes, scan: &w.scan}}
 }
 
 // child is the archive context of a bundle found inside a.
@@ -54,8 +63,10 @@ type limited struct {
 	compressed func() int64 // nil: no ratio check
 	maxRatio   float64
 	maxBytes   int64
-	n          int64
-	err        error // the first limit or read error (never io.EOF)
+	// maxScanBytes is only for the message
+	maxScanBytes int64
+	n            int64
+	err          error // the first limit or read error (never io.EOF)
 }
 
 func (l *limited) Read(p []byte) (int, error) {
@@ -66,9 +77,15 @@ func (l *limited) Read(p []byte) (int, error) {
 	l.n += int64(n)
 	if l.b != nil {
 		l.b.bytesLeft -= int64(n)
+		l.b.scan.bytesLeft -= int64(n)
 		if l.b.bytesLeft < 0 {
 			l.b.stopped = true
 			l.err = &limitError{fmt.Sprintf("archive holds more than %d uncompressed bytes (MaxArchiveBytes); the rest is not read", l.maxBytes)}
+			return n, l.err
+		}
+		if l.b.scan.bytesLeft < 0 {
+			l.b.stopped = true
+			l.err = &limitError{fmt.Sprintf("the archives of this scan hold more than %d uncompressed bytes together (MaxScanArchiveBytes); the rest is not read", l.maxScanBytes)}
 			return n, l.err
 		}
 	}
@@ -83,6 +100,8 @@ func (l *limited) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+const tarBlock = 512
 
 // countingReader counts compressed bytes consumed by a decompressor.
 type countingReader struct {
@@ -99,7 +118,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // archiveStream opens a bundle that can only be read front to back. parent
 // is the archive it was found in (nil at top level).
 func (w *walker) archiveStream(br *bufio.Reader, name string, format Format, parent *archive) {
-	a := newArchive(name, 0, w.opts)
+	a := w.newArchive(name)
 	if parent != nil {
 		a = parent.child(name)
 	}
@@ -151,8 +170,13 @@ func readReason(err error) string {
 	return "read error: " + err.Error()
 }
 
+// tar reads a tar stream. A member's expansion is judged against the tar
+// bytes consumed for it: a regular member cannot expand, but a sparse one
+// declares holes that are read as zeros without any bytes behind them (a
+// 10 KB tar declaring 10^18 bytes was read for 64 GiB).
 func (w *walker) tar(r io.Reader, a *archive) {
-	tr := tar.NewReader(r)
+	cr := &countingReader{r: r}
+	tr := tar.NewReader(cr)
 	for !a.budget.stopped && w.fnErr == nil {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -164,84 +188,133 @@ func (w *walker) tar(r io.Reader, a *archive) {
 			}
 			return
 		}
-		if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA {
+		if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA && hdr.Typeflag != tar.TypeGNUSparse {
 			continue
 		}
 		if !w.count(a) {
 			return
 		}
-		w.member(tr, a.name+"!"+path.Clean(hdr.Name), a, nil)
+		start := cr.n - tarBlock // the header block was read for it too
+		w.member(tr, a.name+"!"+path.Clean(hdr.Name), a, func() int64 { return cr.n - start })
 	}
 }
 
-// count charges one member against the member limit.
+// count charges one member against the member limits.
 func (w *walker) count(a *archive) bool {
 	a.budget.members++
+	a.budget.scan.members++
 	if a.budget.members > w.opts.MaxMembers {
 		a.budget.stopped = true
 		w.unreadable(a.name, 0, fmt.Sprintf("archive holds more than %d files (MaxMembers); the rest are not read", w.opts.MaxMembers))
 		return false
 	}
+	if a.budget.scan.members > w.opts.MaxScanMembers {
+		a.budget.stopped = true
+		w.unreadable(a.name, 0, fmt.Sprintf("the archives of this scan hold more than %d files together (MaxScanMembers); the rest are not read", w.opts.MaxScanMembers))
+		return false
+	}
 	return true
 }
 
-// zipAt reads a zip on disk, whose members can be reached at random.
+// zipAt reads a zip on disk (or spilled to one), whose members can be
+// reached at random. The central directory is read in batches (see
+// dirBatches), and each member's expansion is judged against the compressed
+// bytes actually read for it, not the size its header declares.
 func (w *walker) zipAt(r io.ReaderAt, size int64, a *archive) {
-	zr, err := zip.NewReader(r, size)
+	d, err := findZipDir(r, size)
 	if err != nil {
 		w.unreadable(a.name, 0, "corrupt or truncated zip: "+err.Error())
 		return
 	}
-	for _, f := range zr.File {
-		if a.budget.stopped || w.fnErr != nil {
-			return
+	cr := &countingReaderAt{r: r}
+	read, whole := dirBatches(cr, d, func(v io.ReaderAt, vsize int64) bool {
+		zr, err := zip.NewReader(v, vsize)
+		if err != nil {
+			w.unreadable(a.name, 0, "corrupt or truncated zip: "+err.Error())
+			return false
 		}
-		if f.FileInfo().IsDir() {
-			continue
+		for _, f := range zr.File {
+			if a.budget.stopped || w.fnErr != nil {
+				return false
+			}
+			if f.FileInfo().IsDir() {
+				continue
+			}
+			if !w.count(a) {
+				return false
+			}
+			w.zipMember(f, a, cr)
+			if a.nesting == 0 {
+				w.done += int64(f.CompressedSize64)
+				w.progress(false)
+			}
 		}
-		if !w.count(a) {
-			return
-		}
-		w.zipMember(f, a)
-		if a.nesting == 0 {
-			w.done += int64(f.CompressedSize64)
-			w.progress(false)
-		}
+		return true
+	})
+	// archive/zip compares the count modulo 65536 (a zip64 writer may
+	// leave the 16-bit field wrapped); so does this.
+	if whole && uint16(read) != uint16(d.records) {
+		w.unreadable(a.name, 0, fmt.Sprintf("corrupt or truncated zip: the central directory declares %d entries, %d could be read", d.records, read))
 	}
 }
 
-func (w *walker) zipMember(f *zip.File, a *archive) {
+// countingReaderAt counts the bytes read through it: the compressed bytes
+// a zip member really consumed.
+type countingReaderAt struct {
+	r io.ReaderAt
+	n atomic.Int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (w *walker) zipMember(f *zip.File, a *archive, cr *countingReaderAt) {
 	name := a.name + "!" + path.Clean(f.Name)
+	start := cr.n.Load()
 	rc, err := f.Open()
 	if err != nil {
 		w.unreadable(name, 0, "cannot open member: "+err.Error())
 		return
 	}
 	defer rc.Close()
-	compressed := int64(f.CompressedSize64)
-	w.member(rc, name, a, func() int64 { return compressed })
+	w.member(rc, name, a, func() int64 { return cr.n.Load() - start })
 }
 
 // zipStream reads a zip that cannot be reached at random offsets (inside
-// another archive, or on stdin) by holding it in memory, within the limits.
+// another archive, or on stdin): it is spilled to a temporary file, up to
+// MaxSpool bytes, and read from there.
 func (w *walker) zipStream(r io.Reader, a *archive) {
-	buf, err := io.ReadAll(io.LimitReader(r, w.opts.MaxBuffered+1))
+	f, err := spool.Copy(r, w.opts.MaxSpool)
+	if errors.Is(err, spool.ErrTooLarge) {
+		w.unreadable(a.name, 0, fmt.Sprintf("zip read from a stream is %s (MaxSpool); extract it and scan the zip itself", err))
+		return
+	}
+	if f == nil {
+		w.unreadable(a.name, 0, readReason(err))
+		return
+	}
+	defer f.Close()
 	if err != nil {
-		w.unreadable(a.name, int64(len(buf)), readReason(err))
+		var le *limitError
+		if errors.As(err, &le) {
+			// The bundle around it stopped; what arrived is not a zip.
+			return
+		}
+		w.unreadable(a.name, f.Size, readReason(err))
 		return
 	}
-	if int64(len(buf)) > w.opts.MaxBuffered {
-		w.unreadable(a.name, 0, fmt.Sprintf("zip larger than %d bytes (MaxBuffered) inside a stream; extract it and scan the zip itself", w.opts.MaxBuffered))
-		return
-	}
-	w.zipAt(bytes.NewReader(buf), int64(len(buf)), a)
+	w.zipAt(f, f.Size, a)
 }
 
 // member reads one file inside an archive, whatever it is.
 func (w *walker) member(r io.Reader, name string, a *archive, compressed func() int64) {
-	l := &limited{r: r, b: a.budget, compressed: compressed, maxRatio: w.opts.MaxRatio, maxBytes: w.opts.MaxArchiveBytes}
+	l := &limited{r: r, b: a.budget, compressed: compressed, maxRatio: w.opts.MaxRatio, maxBytes: w.opts.MaxArchiveBytes, maxScanBytes: w.opts.MaxScanArchiveBytes}
 	before := len(w.st.Unreadable)
-	br := bufio.NewReaderSize(l, 64<<10)
+	br := w.reader(l)
+	defer w.release(br)
 	head, _ := br.Peek(SniffLen)
 	if format := Detect(head); format.isArchive() {
 		w.nested(br, name, format, a)
@@ -257,6 +330,23 @@ func (w *walker) member(r io.Reader, name string, a *archive, compressed func() 
 		// gzip); it is reported here, at the log it cut short.
 		a.failed = true
 	}
+}
+
+// reader returns a 64 KiB buffered reader of r, reusing one released
+// before: a zip of 100,000 tiny members allocated 6 GB of buffers.
+func (w *walker) reader(r io.Reader) *bufio.Reader {
+	if n := len(w.bufs); n > 0 {
+		br := w.bufs[n-1]
+		w.bufs = w.bufs[:n-1]
+		br.Reset(r)
+		return br
+	}
+	return bufio.NewReaderSize(r, 64<<10)
+}
+
+func (w *walker) release(br *bufio.Reader) {
+	br.Reset(nil)
+	w.bufs = append(w.bufs, br)
 }
 
 // nested opens a bundle found inside a, if the nesting limit allows.

@@ -124,7 +124,7 @@ func FuzzArchiveWalk(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		opts := Options{Stdin: bytes.NewReader(b), MaxArchiveBytes: 8 << 20, MaxMembers: 50, MaxBuffered: 4 << 20, EVTMaxBytes: 4 << 20}
+		opts := Options{Stdin: bytes.NewReader(b), MaxArchiveBytes: 8 << 20, MaxMembers: 50, MaxSpool: 4 << 20}
 		var n int
 		st, err := Walk([]string{"-"}, opts, func(e *evtx.Event) error {
 			if e.File == "" {

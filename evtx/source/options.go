@@ -21,10 +21,19 @@ const (
 	DefaultMaxRatio = 500
 	// DefaultMaxNesting allows a bundle inside a bundle, nothing deeper.
 	DefaultMaxNesting = 1
-	// DefaultMaxBuffered caps a zip that has to be held in memory because
-	// it cannot be read at random offsets (nested in another archive, or
-	// on stdin). Archives are never extracted to disk.
-	DefaultMaxBuffered = 1 << 30
+	// DefaultMaxSpool caps a zip or legacy .evt that has to be spilled to
+	// a temporary file because it cannot be read at random offsets
+	// (nested in another archive, or on stdin). Real support bundles are
+	// at most a few GB; .evt logs a few hundred MB. Nothing is ever held
+	// in memory for this, and at most two spills exist at once (a zip on
+	// stdin and a zip or .evt inside it).
+	DefaultMaxSpool = 8 << 30
+	// DefaultMaxScanArchiveBytes and DefaultMaxScanMembers are the same
+	// limits for all archives of one walk together, so a folder of
+	// hostile bundles cannot cost without bound either: four bundles at
+	// their limit.
+	DefaultMaxScanArchiveBytes = 4 * DefaultMaxArchiveBytes
+	DefaultMaxScanMembers      = 4 * DefaultMaxMembers
 	// minRatioBytes is how much a member may expand before its ratio is
 	// judged: tiny members legitimately have absurd ratios.
 	minRatioBytes = 1 << 20
@@ -44,14 +53,15 @@ type Options struct {
 	// rendering. XML and .evt inputs always carry it.
 	KeepTree bool
 
-	MaxArchiveBytes int64   // total uncompressed bytes per top-level archive
-	MaxMembers      int     // files per top-level archive
-	MaxRatio        float64 // uncompressed/compressed bytes per member
-	MaxNesting      int     // archives inside archives (1: one level)
-	MaxBuffered     int64   // a zip read into memory (nested or stdin)
-	XMLMaxDepth     int     // element nesting in XML exports
-	XMLMaxBytes     int64   // bytes of one XML event
-	EVTMaxBytes     int64   // a streamed legacy .evt, read into memory
+	MaxArchiveBytes     int64   // total uncompressed bytes per top-level archive
+	MaxMembers          int     // files per top-level archive
+	MaxScanArchiveBytes int64   // uncompressed archive bytes of the whole walk
+	MaxScanMembers      int     // archive members of the whole walk
+	MaxRatio            float64 // uncompressed/compressed bytes per member (zip, tar, gzip)
+	MaxNesting          int     // archives inside archives (1: one level)
+	MaxSpool            int64   // a zip or .evt spilled to a temporary file (nested or stdin)
+	XMLMaxDepth         int     // element nesting in XML exports
+	XMLMaxBytes         int64   // bytes of one XML event
 
 	// Progress, when set, is called as input is read: bytes of the named
 	// inputs read so far, their total size (0 when unknown, e.g. stdin),
@@ -88,8 +98,14 @@ func (o Options) withDefaults() Options {
 	if o.MaxNesting <= 0 {
 		o.MaxNesting = DefaultMaxNesting
 	}
-	if o.MaxBuffered <= 0 {
-		o.MaxBuffered = DefaultMaxBuffered
+	if o.MaxSpool <= 0 {
+		o.MaxSpool = DefaultMaxSpool
+	}
+	if o.MaxScanArchiveBytes <= 0 {
+		o.MaxScanArchiveBytes = DefaultMaxScanArchiveBytes
+	}
+	if o.MaxScanMembers <= 0 {
+		o.MaxScanMembers = DefaultMaxScanMembers
 	}
 	return o
 }

@@ -39,6 +39,7 @@ func Walk(inputs []string, opts Options, fn func(*evtx.Event) error) (evtx.Stats
 		return evtx.Stats{}, errors.New("no inputs given")
 	}
 	w := &walker{opts: opts.withDefaults(), fn: fn}
+	w.scan = scanBudget{bytesLeft: w.opts.MaxScanArchiveBytes}
 	w.total = totalSize(inputs)
 	for _, in := range inputs {
 		w.input(in)
@@ -63,10 +64,10 @@ func (w *walker) nothingRead(inputs []string) error {
 	}
 	if w.others > 0 {
 		return fmt.Errorf("no event logs found in %s (%d files skipped as not event logs, %d read as other input)",
-			strings.Join(inputs, ", "), len(w.st.Skipped), w.others)
+			strings.Join(inputs, ", "), len(w.st.Skipped)+w.st.SkippedOmitted, w.others)
 	}
 	return fmt.Errorf("no event logs found in %s (%d files skipped as not event logs)",
-		strings.Join(inputs, ", "), len(w.st.Skipped))
+		strings.Join(inputs, ", "), len(w.st.Skipped)+w.st.SkippedOmitted)
 }
 
 type walker struct {
@@ -77,7 +78,9 @@ type walker struct {
 
 	done, total int64
 	reported    int64
-	others      int // files OnOther took
+	others      int             // files OnOther took
+	scan        scanBudget      // limits for all archives of the walk
+	bufs        []*bufio.Reader // released by reader's callers, for reuse
 }
 
 // deliver passes an event on, remembering fn's error so the walk can tell it
@@ -95,7 +98,7 @@ func (w *walker) unreadable(name string, off int64, reason string) {
 }
 
 func (w *walker) skipped(name, reason string) {
-	w.st.Skipped = append(w.st.Skipped, evtx.Damage{File: name, Kind: "skipped", Reason: reason})
+	w.st.AddSkipped(evtx.Damage{File: name, Kind: "skipped", Reason: reason})
 }
 
 func (w *walker) input(in string) {
@@ -213,9 +216,11 @@ func (w *walker) fileContent(f *os.File, size int64, path string, explicit bool)
 		st, err := evt.DecodeReaderAt(f, size, path, evt.Options{Filter: w.opts.Filter}, w.deliver)
 		w.decoded(path, st, err)
 	case Zip:
-		w.zipAt(f, size, newArchive(path, 0, w.opts))
+		w.zipAt(f, size, w.newArchive(path))
 	default:
-		w.stream(bufio.NewReaderSize(&progressReader{r: f, w: w}, 64<<10), path, explicit, nil)
+		br := w.reader(&progressReader{r: f, w: w})
+		defer w.release(br)
+		w.stream(br, path, explicit, nil)
 	}
 }
 
@@ -260,7 +265,7 @@ func (w *walker) stream(br *bufio.Reader, name string, explicit bool, a *archive
 	case EVTX:
 		w.evtxStream(br, name)
 	case EVT:
-		st, err := evt.Decode(br, name, evt.Options{Filter: w.opts.Filter, MaxBytes: w.opts.EVTMaxBytes}, w.deliver)
+		st, err := evt.Decode(br, name, evt.Options{Filter: w.opts.Filter, MaxBytes: w.opts.MaxSpool}, w.deliver)
 		w.decoded(name, st, err)
 	case XML:
 		w.xml(br, name, explicit)

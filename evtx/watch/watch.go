@@ -44,7 +44,7 @@ type Handler func(events []*evtx.Event) error
 // was replaced, shrank, was cleared, could not be read, or holds damage.
 type Note struct {
 	File string
-	Kind string // "new", "replaced", "shrunk", "cleared", "removed", "unreadable", "damaged"
+	Kind string // "new", "replaced", "rotated", "shrunk", "cleared", "removed", "unreadable", "damaged"
 	Text string
 }
 
@@ -79,6 +79,7 @@ func Follow(ctx context.Context, path string, opts Options, h Handler) error {
 		return fmt.Errorf("watch %s: %w", path, err)
 	}
 	w := NewWatcher(path, opts)
+	defer w.Close()
 	first := true
 	t := time.NewTicker(opts.Interval)
 	defer t.Stop()
@@ -110,6 +111,8 @@ type Watcher struct {
 	opts   Options
 	files  map[string]*fileState
 	dedupe *live.Dedupe
+	single bool // the path is one file, not a folder (as last listed)
+	listed bool // the path existed at a poll
 }
 
 // NewWatcher returns a Watcher for driving polls by hand.
@@ -121,8 +124,16 @@ func NewWatcher(path string, opts Options) *Watcher {
 }
 
 type fileState struct {
-	info    os.FileInfo
-	print   uint32 // checksum of the file header and last chunk
+	info os.FileInfo
+	// f is the handle the file was last read through, kept open when a
+	// single file is followed: when the path is renamed away and replaced
+	// (rotation), the records written to the old file after the last poll
+	// are read through it before the new file is followed. Watching a
+	// folder needs none: the rotated file is still listed, under its new
+	// name.
+	f       *os.File
+	fInfo   os.FileInfo // what f is (the path may already be another file)
+	print   uint32      // checksum of the file header and last chunk
 	damaged int
 	failed  string            // the decode error, when the file could not be read
 	layout  layout            // chunk checksums, to decode only what changed
@@ -135,8 +146,7 @@ func (w *Watcher) Poll() ([]*evtx.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.forgetRemoved(paths)
-	var out []*evtx.Event
+	out := w.forgetRemoved(paths)
 	for _, p := range paths {
 		out = append(out, w.file(p.path, p.info)...)
 	}
@@ -159,12 +169,16 @@ type listed struct {
 func (w *Watcher) list() ([]listed, error) {
 	st, err := os.Stat(w.root)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) && len(w.files) > 0 {
-			return nil, nil // a file being replaced: try again next poll
+		if errors.Is(err, fs.ErrNotExist) && w.listed {
+			// A file being replaced (rotated away, the new one not yet
+			// created): try again next poll, however many polls it takes.
+			return nil, nil
 		}
 		return nil, fmt.Errorf("watch %s: %w", w.root, err)
 	}
-	if !st.IsDir() {
+	w.listed = true
+	w.single = !st.IsDir()
+	if w.single {
 		return []listed{{w.root, st}}, nil
 	}
 	var out []listed
@@ -192,17 +206,72 @@ func (w *Watcher) list() ([]listed, error) {
 	return out, err
 }
 
-func (w *Watcher) forgetRemoved(paths []listed) {
+// forgetRemoved drops the state of files no longer present, returning the
+// last records of a followed file whose handle was kept (renamed away).
+func (w *Watcher) forgetRemoved(paths []listed) []*evtx.Event {
 	present := map[string]bool{}
 	for _, p := range paths {
 		present[p.path] = true
 	}
-	for p := range w.files {
+	var out []*evtx.Event
+	for p, st := range w.files {
 		if !present[p] {
+			out = append(out, w.drain(p, st)...)
 			w.note(p, "removed", "no longer present")
 			delete(w.files, p)
 		}
 	}
+	return out
+}
+
+// Close releases the handle kept on a followed file.
+func (w *Watcher) Close() {
+	for _, st := range w.files {
+		st.close()
+	}
+}
+
+func (st *fileState) close() {
+	if st.f != nil {
+		st.f.Close()
+		st.f = nil
+	}
+}
+
+// drain reads, through the handle kept from the last poll, what was
+// written to a followed file after that poll and before it was renamed
+// away or removed, and closes the handle. The file is complete by then
+// (nothing writes to a rotated log), so its chunks that changed are read
+// once more.
+func (w *Watcher) drain(path string, st *fileState) []*evtx.Event {
+	if st.f == nil {
+		return nil
+	}
+	defer st.close()
+	l, err := readLayout(st.f)
+	if err != nil {
+		w.note(path, "unreadable", fmt.Sprintf("rotated file: %v", err))
+		return nil
+	}
+	var events []*evtx.Event
+	_, err = decodeChunks(st.f, path, changed(st.layout, l), w.opts.Filter, func(ev *evtx.Event) error {
+		events = append(events, ev)
+		return nil
+	})
+	if err != nil {
+		w.note(path, "unreadable", fmt.Sprintf("rotated file: %v", err))
+	}
+	sort.SliceStable(events, func(i, j int) bool { return events[i].RecordID < events[j].RecordID })
+	var fresh []*evtx.Event
+	for _, ev := range events {
+		if w.dedupe.New(ev) {
+			fresh = append(fresh, ev)
+		}
+	}
+	if len(fresh) > 0 {
+		w.note(path, "rotated", fmt.Sprintf("%d records written before the file was renamed away read from the old file", len(fresh)))
+	}
+	return fresh
 }
 
 func (w *Watcher) note(file, kind, text string) {
@@ -216,6 +285,10 @@ func (w *Watcher) file(path string, info os.FileInfo) []*evtx.Event {
 	if prev != nil && unchanged(prev.info, info) && prev.print == fp {
 		return nil
 	}
+	var rotated []*evtx.Event
+	if prev != nil && prev.f != nil && !os.SameFile(prev.fInfo, info) {
+		rotated = w.drain(path, prev)
+	}
 	cur := &fileState{info: info, print: fp, maxID: map[string]uint64{}}
 	// Only a file that grew or filled in place is read chunk by chunk; a new,
 	// replaced or shrunk one is read whole.
@@ -225,6 +298,9 @@ func (w *Watcher) file(path string, info os.FileInfo) []*evtx.Event {
 		events = append(events, ev)
 		return nil
 	})
+	if prev != nil && prev.f != cur.f {
+		prev.close()
+	}
 	if err != nil {
 		// Remembered, so an empty or foreign file is reported once, not on
 		// every poll; it is read again when it changes.
@@ -233,7 +309,7 @@ func (w *Watcher) file(path string, info os.FileInfo) []*evtx.Event {
 		}
 		cur.failed = err.Error()
 		w.files[path] = cur
-		return nil
+		return rotated
 	}
 	cur.damaged = stats.DamagedRecords + stats.DamagedChunks
 	if !whole {
@@ -249,7 +325,7 @@ func (w *Watcher) file(path string, info os.FileInfo) []*evtx.Event {
 	w.describe(path, prev, cur, stats, whole)
 	w.files[path] = cur
 	sort.SliceStable(events, func(i, j int) bool { return events[i].RecordID < events[j].RecordID })
-	var fresh []*evtx.Event
+	fresh := rotated
 	for _, ev := range events {
 		if w.dedupe.New(ev) {
 			fresh = append(fresh, ev)
@@ -264,11 +340,24 @@ func (w *Watcher) decode(path string, prev, cur *fileState, whole bool, fn func(
 	if w.opts.Decode != nil {
 		return w.opts.Decode(path, w.opts.Filter, fn)
 	}
-	f, err := os.Open(path)
+	f, err := openShared(path)
 	if err != nil {
 		return evtx.Stats{}, err
 	}
-	defer f.Close()
+	if w.single {
+		if prev != nil && prev.f != nil && os.SameFile(prev.fInfo, cur.info) {
+			// Still the same file: keep the handle already open.
+			f.Close()
+			f = prev.f
+		}
+		cur.f = f
+		cur.fInfo, _ = f.Stat()
+		if cur.fInfo == nil {
+			cur.fInfo = cur.info
+		}
+	} else {
+		defer f.Close()
+	}
 	if cur.layout, err = readLayout(f); err != nil {
 		return evtx.Stats{}, fmt.Errorf("%s: %w", path, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Registry value types as .reg files and the registry name them.
@@ -25,9 +26,19 @@ const (
 	TypeQWORD    = 11
 )
 
-// MaxRegFileSize bounds what ParseReg reads; the licensing keys export to a
-// few KiB, a whole SYSTEM hive export to tens of MiB.
-const MaxRegFileSize = 256 << 20
+// MaxRegFileSize bounds what ParseReg reads, and MaxRegLine one line of it
+// (a value continued over several lines counts as one). The licensing keys
+// (Terminal Server, its licensing policies, the TermService service key)
+// export to a few KiB, a whole Terminal Server key with its subkeys to well
+// under 1 MiB; callers may hold the whole file (tsdiag scan reads it once
+// for two passes), so the bound is what that may cost: 8 MiB. A 250 MB
+// export of one line took 2.8 GB when both were 256 MiB. The longest line
+// of a real export is a hex-encoded binary value: 1 MiB of text holds a
+// value of over 300 KB, larger than any licensing value.
+const (
+	MaxRegFileSize = 8 << 20
+	MaxRegLine     = 1 << 20
+)
 
 // ErrNotReg is returned when the input does not start with a regedit header.
 var ErrNotReg = errors.New("not a registry export (.reg)")
@@ -116,20 +127,20 @@ func IsReg(head []byte) bool {
 }
 
 // Parse adds one export to f. Later files override earlier ones value by
-// value; deletions ([-KEY], "name"=-) are applied.
+// value; deletions ([-KEY], "name"=-) are applied. The export is read line
+// by line: memory is one line (at most MaxRegLine) plus the values kept.
 func (f *RegFile) Parse(r io.Reader, name string) error {
-	raw, err := io.ReadAll(io.LimitReader(r, MaxRegFileSize+1))
-	if err != nil {
+	lr := newLineReader(r)
+	head, err := lr.br.Peek(512)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if len(raw) > MaxRegFileSize {
-		return fmt.Errorf("%s: larger than %d bytes", name, MaxRegFileSize)
-	}
-	if !IsReg(raw) {
+	if !IsReg(head) {
 		return fmt.Errorf("%s: %w", name, ErrNotReg)
 	}
-	p := &parser{f: f, name: name, v4: strings.HasPrefix(strings.TrimLeft(decodeText(raw), "\ufeff \t\r\n"), "REGEDIT4")}
-	if err := p.run(decodeText(raw)); err != nil {
+	p := &parser{f: f, name: name, v4: strings.HasPrefix(strings.TrimLeft(decodeText(head), "\ufeff \t\r\n"), "REGEDIT4")}
+	lr.start(head)
+	if err := p.run(lr); err != nil {
 		return err
 	}
 	f.Names = append(f.Names, name)
@@ -209,27 +220,43 @@ type parser struct {
 	del  bool // inside a [-KEY] section
 }
 
-func (p *parser) run(text string) error {
-	sc := bufio.NewScanner(strings.NewReader(text))
-	sc.Buffer(make([]byte, 64*1024), MaxRegFileSize)
+func (p *parser) run(lr *lineReader) error {
 	line := 0
-	for sc.Scan() {
+	for {
+		l, err := lr.next()
+		if err == io.EOF {
+			return nil
+		}
 		line++
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", p.name, line, err)
+		}
 		start := line
-		l := strings.TrimRight(sc.Text(), "\r")
-		// A value may continue over several lines, each ending in '\'.
-		for strings.HasSuffix(l, `\`) && isHexLine(l) && sc.Scan() {
-			line++
-			l = strings.TrimSuffix(l, `\`) + strings.TrimSpace(strings.TrimRight(sc.Text(), "\r"))
+		// A value may continue over several lines, each ending in '\'
+		// (joined in one buffer: appending to a string copied it all at
+		// every line).
+		if strings.HasSuffix(l, `\`) && isHexLine(l) {
+			joined := []byte(l)
+			for bytes.HasSuffix(joined, []byte(`\`)) {
+				more, err := lr.next()
+				if err == io.EOF {
+					break
+				}
+				line++
+				if err != nil {
+					return fmt.Errorf("%s:%d: %w", p.name, line, err)
+				}
+				joined = append(joined[:len(joined)-1], strings.TrimSpace(more)...)
+				if len(joined) > MaxRegLine {
+					return fmt.Errorf("%s:%d: a value continued over lines %d-%d is longer than %d bytes (MaxRegLine)", p.name, start, start, line, MaxRegLine)
+				}
+			}
+			l = string(joined)
 		}
 		if err := p.line(l); err != nil {
 			return fmt.Errorf("%s:%d: %w", p.name, start, err)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("%s:%d: %w", p.name, line+1, err)
-	}
-	return nil
 }
 
 // isHexLine tells a hex continuation from a string value that happens to
@@ -440,6 +467,127 @@ func decodeText(raw []byte) string {
 		return string(raw[3:])
 	}
 	return string(raw)
+}
+
+// lineReader reads an export line by line in its encoding (as decodeText
+// tells it from the first bytes), as UTF-8 without the line end, refusing
+// a line over MaxRegLine or a file over MaxRegFileSize.
+type lineReader struct {
+	br    *bufio.Reader
+	lim   *io.LimitedReader
+	utf16 int // 0: 8-bit, 1: UTF-16LE, 2: UTF-16BE
+	buf   []byte
+}
+
+func newLineReader(r io.Reader) *lineReader {
+	lim := &io.LimitedReader{R: r, N: MaxRegFileSize + 1}
+	return &lineReader{br: bufio.NewReaderSize(lim, 64<<10), lim: lim}
+}
+
+// start chooses the encoding from head and skips a byte order mark.
+func (lr *lineReader) start(head []byte) {
+	switch {
+	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}):
+		lr.utf16 = 1
+		lr.br.Discard(2)
+	case bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
+		lr.utf16 = 2
+		lr.br.Discard(2)
+	case len(head) >= 4 && head[1] == 0 && head[3] == 0 && head[0] != 0:
+		lr.utf16 = 1
+	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
+		lr.br.Discard(3)
+	}
+}
+
+func (lr *lineReader) tooLarge() error {
+	if lr.lim.N <= 0 {
+		return fmt.Errorf("larger than %d bytes (MaxRegFileSize); export only the licensing keys", MaxRegFileSize)
+	}
+	return nil
+}
+
+var errLongLine = fmt.Errorf("line longer than %d bytes (MaxRegLine)", MaxRegLine)
+
+// next returns the next line; io.EOF after the last.
+func (lr *lineReader) next() (string, error) {
+	lr.buf = lr.buf[:0]
+	var err error
+	if lr.utf16 == 0 {
+		err = lr.bytesLine()
+	} else {
+		err = lr.utf16Line()
+	}
+	if e := lr.tooLarge(); e != nil {
+		return "", e
+	}
+	if err == io.EOF && len(lr.buf) > 0 {
+		err = nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(lr.buf), "\r"), nil
+}
+
+func (lr *lineReader) bytesLine() error {
+	for {
+		chunk, err := lr.br.ReadSlice('\n')
+		if len(lr.buf)+len(chunk) > MaxRegLine {
+			return errLongLine
+		}
+		lr.buf = append(lr.buf, chunk...)
+		switch err {
+		case nil:
+			lr.buf = lr.buf[:len(lr.buf)-1]
+			return nil
+		case bufio.ErrBufferFull:
+			continue
+		}
+		return err
+	}
+}
+
+func (lr *lineReader) utf16Line() error {
+	var b [2]byte
+	for {
+		if _, err := io.ReadFull(lr.br, b[:]); err != nil {
+			if err == io.ErrUnexpectedEOF {
+				err = io.EOF // an odd last byte is dropped, as decodeUTF16 does
+			}
+			return err
+		}
+		u := binary.LittleEndian.Uint16(b[:])
+		if lr.utf16 == 2 {
+			u = binary.BigEndian.Uint16(b[:])
+		}
+		if u == '\n' {
+			return nil
+		}
+		r := rune(u)
+		if utf16.IsSurrogate(r) {
+			var lo [2]byte
+			if p, err := lr.br.Peek(2); err == nil {
+				lo[0], lo[1] = p[0], p[1]
+				l := binary.LittleEndian.Uint16(lo[:])
+				if lr.utf16 == 2 {
+					l = binary.BigEndian.Uint16(lo[:])
+				}
+				if d := utf16.DecodeRune(r, rune(l)); d != utf8.RuneError {
+					lr.br.Discard(2)
+					r = d
+				} else {
+					r = utf8.RuneError
+				}
+			} else {
+				r = utf8.RuneError
+			}
+		}
+		if len(lr.buf)+utf8.RuneLen(r) > MaxRegLine {
+			return errLongLine
+		}
+		lr.buf = utf8.AppendRune(lr.buf, r)
+	}
 }
 
 func decodeUTF16(b []byte) string {

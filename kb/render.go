@@ -113,9 +113,15 @@ func section(b *strings.Builder, name, text string) {
 	fmt.Fprintf(b, "%s\n  %s\n\n", name, wrap(strings.TrimSpace(text), 2))
 }
 
-// wrap folds text at about 100 columns, indenting continuation lines.
-func wrap(text string, indent int) string {
-	const width = 100
+// textWidth is the column kb show and the reports fold prose at.
+const textWidth = 100
+
+// wrap folds text at textWidth columns, indenting continuation lines.
+func wrap(text string, indent int) string { return Wrap(text, indent, textWidth) }
+
+// Wrap folds text at width columns, continuation lines indented by indent;
+// the report renderers use it too, so articles and reports fold alike.
+func Wrap(text string, indent, width int) string {
 	var out strings.Builder
 	col := indent
 	for i, w := range strings.Fields(text) {

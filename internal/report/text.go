@@ -154,7 +154,7 @@ func writeTextFinding(w *errWriter, it Item, r *Report, p palette) {
 		w.printf("   Transient: below the rule's persistence threshold (would be %s)\n", f.OriginalSeverity)
 	}
 	if it.Article != nil && it.Article.Summary != "" {
-		w.printf("   %s\n", wrapText(it.Article.Summary, 3, 100))
+		w.printf("   %s\n", kb.Wrap(it.Article.Summary, 3, 100))
 	}
 	if facts := factsText(f.Facts); facts != "" {
 		w.printf("   Facts: %s\n", facts)
@@ -247,10 +247,10 @@ func writeTextSteps(w *errWriter, steps []rankedStep, p palette) {
 		w.printf("   %s %s  %s\n", p.bold.Sprintf("%d.", s.Rank), p.bold.Sprint(s.Title), p.dim.Sprintf("[%s]", kb.StepTag(s)))
 		w.printf("      %s %s\n", p.dim.Sprint("Applies to:"), kb.VersionsText(s))
 		if s.Detail != "" {
-			w.printf("      %s\n", wrapText(s.Detail, 6, 100))
+			w.printf("      %s\n", kb.Wrap(s.Detail, 6, 100))
 		}
 		if s.Decides != "" {
-			w.printf("      Decides: %s\n", wrapText(s.Decides, 15, 100))
+			w.printf("      Decides: %s\n", kb.Wrap(s.Decides, 15, 100))
 		}
 		if s.Why != "" {
 			w.printf("      %s %s\n", p.dim.Sprint("Why here:"), s.Why)
@@ -258,7 +258,7 @@ func writeTextSteps(w *errWriter, steps []rankedStep, p palette) {
 		writeTextCommands(w, "Back up first", s.Backup, p)
 		writeTextCommands(w, "Run", s.Commands, p)
 		if s.Verify != "" {
-			w.printf("      Verify: %s\n", wrapText(s.Verify, 14, 100))
+			w.printf("      Verify: %s\n", kb.Wrap(s.Verify, 14, 100))
 		}
 		writeTextCommands(w, "Verify with", s.VerifyCommands, p)
 	}
@@ -311,25 +311,6 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
-}
-
-func wrapText(text string, indent, width int) string {
-	var out strings.Builder
-	col := indent
-	for i, word := range strings.Fields(text) {
-		if i > 0 {
-			if col+1+len(word) > width {
-				out.WriteString("\n" + strings.Repeat(" ", indent))
-				col = indent
-			} else {
-				out.WriteString(" ")
-				col++
-			}
-		}
-		out.WriteString(word)
-		col += len(word)
-	}
-	return out.String()
 }
 
 type errWriter struct {

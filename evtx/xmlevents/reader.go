@@ -249,12 +249,7 @@ func (rd *reader) skipEvent() error {
 			return err
 		}
 		rd.guard.mark()
-		switch tok.(type) {
-		case xml.StartElement:
-			rd.level++
-		case xml.EndElement:
-			rd.level--
-		}
+		rd.trackLevel(tok)
 	}
 	return nil
 }

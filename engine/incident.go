@@ -77,16 +77,25 @@ func primaryRule(set *rules.Set, diag string) *rules.Compiled {
 }
 
 // incidentLabels are the group labels that separate incidents of f's
-// diagnosis: incident_by when declared, else host plus license_server when
-// the finding names one (a group label, or the license_server fact).
+// diagnosis: incident_by when declared (labels not named there fold into
+// list facts), else every group label of the rule plus host, and
+// license_server when the finding names one. A rule's own grouping is kept
+// unless its diagnosis says which labels fold: a rule written to count per
+// service or per source address gets one finding per service or address.
 func incidentLabels(set *rules.Set, f *Finding) []string {
 	if d := set.Diagnosis(f.ID); d != nil && len(d.IncidentBy) > 0 {
 		return d.IncidentBy
 	}
+	labels := []string{"host"}
 	if labelValue(f, "license_server") != "" {
-		return []string{"host", "license_server"}
+		labels = append(labels, "license_server")
 	}
-	return []string{"host"}
+	for _, l := range sortedKeys(f.Group) {
+		if !slices.Contains(labels, l) {
+			labels = append(labels, l)
+		}
+	}
+	return labels
 }
 
 // labelValue is the value of an incident label: the group's, else (host)

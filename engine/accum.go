@@ -146,6 +146,7 @@ func (a *acc) facts(e *Engine, now time.Time) map[string]any {
 	env := e.set.NewFactEnv()
 	env.Event = rules.EventOf(a.lastEv)
 	env.Last = env.Event
+	env.First = rules.EventOf(a.firstEvent())
 	env.Now = now
 	env.SetHostConfig(e.opts.Config, e.opts.HostConfig)
 	env.Config = env.ConfigOf(a.lastEv.Computer)
@@ -163,6 +164,18 @@ func (a *acc) facts(e *Engine, now time.Time) map[string]any {
 		out[f.Name] = factValue(v)
 	}
 	return out
+}
+
+// firstEvent is the earliest event kept as evidence (the head holds the
+// first matches), else the last one.
+func (a *acc) firstEvent() *evtx.Event {
+	first := a.lastEv
+	for _, en := range a.head {
+		if en.t().Before(first.TimeCreated) {
+			first = en.ev
+		}
+	}
+	return first
 }
 
 // distinctList is the distinct values of a distinct rule, otherwise the

@@ -406,6 +406,13 @@ func (in *incident) foldLabels(f *Finding) {
 			}
 		}
 	}
+	// The session hosts a license server refused are named by a fact of
+	// each member (the 21's %3), not a label: keep them all.
+	for _, m := range in.members {
+		if v, ok := m.Facts["session_host"].(string); ok && !isIncident["session_host"] {
+			add("session_host", v)
+		}
+	}
 	for l, set := range values {
 		list := sortedKeys(set)
 		f.Facts[l+"_count"] = len(list)
@@ -507,6 +514,15 @@ func linked(s, c *Finding) bool {
 	if v := labelValue(c, "session_host"); v != "" && HostKey(v) == sh {
 		return true
 	}
+	// A license server's incident folds the session hosts it refused.
+	for _, name := range []string{"session_hosts", "hosts"} {
+		list, _ := c.Facts[name].([]string)
+		for _, v := range list {
+			if HostKey(v) == sh {
+				return true
+			}
+		}
+	}
 	return false
 }
 
@@ -549,9 +565,10 @@ func order(fs []Finding, now time.Time) []Finding {
 			syms = append(syms, byKey[k])
 		}
 		byScore(syms)
-		out[len(out)-1].Symptoms = nil
+		cause := len(out) - 1
+		out[cause].Symptoms = nil
 		for _, s := range syms {
-			out[len(out)-1].Symptoms = append(out[len(out)-1].Symptoms, fs[s].Key)
+			out[cause].Symptoms = append(out[cause].Symptoms, fs[s].Key)
 			out = append(out, fs[s])
 		}
 	}

@@ -295,3 +295,28 @@ func TestRecoveredCauseDoesNotExplainActiveSymptom(t *testing.T) {
 		t.Fatalf("order %v", keysOf(out))
 	}
 }
+
+// An exhausted pool on the license server is one incident, whether seen
+// in the server's own 21s or in a session host's "21 then 1011"; the
+// session hosts' refusals (1011 expiries on RDSH02, 1004 on RDSH01) both
+// nest under it, and neither symptom claims the other.
+func TestExhaustedPoolIsOneIncidentWithEverySymptom(t *testing.T) {
+	set := builtinSet(t)
+	fs, _ := scan(t, set, Options{}, genFile(t, t.TempDir(), "x.evtx", "cal-pool-exhausted-2016"))
+	pool := byID(fs, "cal-pool-exhausted")
+	if len(pool) != 1 || pool[0].Key != "cal-pool-exhausted@LS01" {
+		t.Fatalf("pool incidents: %v", keysOf(pool))
+	}
+	want := []string{"temporary-cal-expired@RDSH02", "cannot-issue-client-license@RDSH01"}
+	if !slices.Equal(pool[0].Symptoms, want) {
+		t.Errorf("pool symptoms %v, want %v", pool[0].Symptoms, want)
+	}
+	for _, f := range fs {
+		if f.CausedBy != "" && len(f.Symptoms) > 0 {
+			t.Errorf("%s is a symptom of %s and lists symptoms %v", f.Key, f.CausedBy, f.Symptoms)
+		}
+	}
+	if hosts, _ := pool[0].Facts["session_hosts"].([]string); len(hosts) != 2 {
+		t.Errorf("session hosts %v, want RDSH01 and RDSH02", pool[0].Facts["session_hosts"])
+	}
+}

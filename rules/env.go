@@ -120,7 +120,9 @@ type Env struct {
 }
 
 // FactEnv is the environment of facts: the last matching event's fields
-// (directly and as Last) plus what the finding accumulated.
+// (directly and as Last) plus what the finding accumulated. First is the
+// earliest matching event: in a sequence, the step that names what the
+// later steps only imply (the license server's 21 before the host's 1011).
 type FactEnv struct {
 	Env
 	Count     int
@@ -129,6 +131,7 @@ type FactEnv struct {
 	Distinct  []string
 	Groups    map[string]string
 	Last      Event
+	First     Event
 }
 
 func newEnv(classes classIndex) *Env {

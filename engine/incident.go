@@ -176,12 +176,58 @@ func mergeIncidents(set *rules.Set, fs []Finding) []Finding {
 		}
 		in.members = append(in.members, f)
 	}
-	list = attachUnlabelled(list)
+	list = attachUnlabelled(spreadServerWide(list))
 	out := make([]Finding, 0, len(list))
 	for _, in := range list {
 		out = append(out, in.finding())
 	}
 	return out
+}
+
+// spreadServerWide gives a finding about a license server (grouped by
+// license_server, not by host: "the licensing service stopped, then a host
+// could not reach it") to every host's incident of that diagnosis and
+// server. Its host is only the computer of its last event; the other hosts
+// that lost the same server are in the same trouble, and a copy carrying
+// their host joins each of their incidents.
+func spreadServerWide(list []*incident) []*incident {
+	byServer := map[string][]*incident{}
+	server := func(in *incident) string {
+		m := in.members[0]
+		if ls := labelValue(m, "license_server"); ls != "" && slices.Contains(in.labels, "host") {
+			return m.ID + "|" + HostKey(ls)
+		}
+		return ""
+	}
+	for _, in := range list {
+		if k := server(in); k != "" {
+			byServer[k] = append(byServer[k], in)
+		}
+	}
+	for _, group := range byServer {
+		if len(group) < 2 {
+			continue
+		}
+		var wide []*Finding
+		for _, in := range group {
+			for _, m := range in.members {
+				if strings.TrimSpace(m.Group["host"]) == "" && strings.TrimSpace(m.Group["license_server"]) != "" {
+					wide = append(wide, m)
+				}
+			}
+		}
+		for _, in := range group {
+			host := labelValue(in.members[0], "host")
+			for _, w := range wide {
+				if HostKey(w.Host) != HostKey(host) {
+					c := *w
+					c.Host = host
+					in.members = append(in.members, &c)
+				}
+			}
+		}
+	}
+	return list
 }
 
 // attachUnlabelled merges an incident keyed only "diagnosis@host" into the
@@ -502,8 +548,10 @@ func linked(s, c *Finding) bool {
 	if sh == "" || ch == "" {
 		return false
 	}
+	sl, cl := labelValue(s, "license_server"), labelValue(c, "license_server")
 	if sh == ch {
-		return true
+		// One host, two named license servers: two stories.
+		return sl == "" || cl == "" || HostKey(sl) == HostKey(cl)
 	}
 	if ls := labelValue(s, "license_server"); ls != "" && HostKey(ls) == ch {
 		return true

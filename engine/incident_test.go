@@ -108,8 +108,11 @@ func TestForwardedEventsOfSeveralHosts(t *testing.T) {
 	var keys []string
 	for _, f := range un {
 		keys = append(keys, f.Key)
-		if f.CausedBy != "" || len(f.Symptoms) != 0 {
-			t.Errorf("%s linked to %q %v: nothing on RDSH22 is its cause or symptom", f.Key, f.CausedBy, f.Symptoms)
+		// Its only symptom is the same server's pinned finding, never the
+		// other server's.
+		pinned := strings.Replace(f.Key, "license-server-unreachable@", "license-server-pinned@", 1)
+		if f.CausedBy != "" || len(f.Symptoms) > 1 || (len(f.Symptoms) == 1 && f.Symptoms[0] != pinned) {
+			t.Errorf("%s linked to %q %v: only %s is its symptom", f.Key, f.CausedBy, f.Symptoms, pinned)
 		}
 	}
 	slices.Sort(keys)
@@ -318,5 +321,33 @@ func TestExhaustedPoolIsOneIncidentWithEverySymptom(t *testing.T) {
 	}
 	if hosts, _ := pool[0].Facts["session_hosts"].([]string); len(hosts) != 2 {
 		t.Errorf("session hosts %v, want RDSH01 and RDSH02", pool[0].Facts["session_hosts"])
+	}
+}
+
+// A stopped license server is every host's trouble: both session hosts
+// that lost LS01 get the critical after-stop incident (it used to go to the
+// host of the last 1131 only, the other one stayed HIGH), and "pinned to a
+// server that never answers" nests under each host's unreachable incident
+// instead of standing beside it as a second alarm.
+func TestStoppedServerReachesEveryHostIncident(t *testing.T) {
+	set := builtinSet(t)
+	fs, _ := scan(t, set, Options{}, genFile(t, t.TempDir(), "x.evtx", "license-server-unreachable-2016"))
+	un := byID(fs, "license-server-unreachable")
+	if len(un) != 2 {
+		t.Fatalf("unreachable incidents: %v", keysOf(un))
+	}
+	for _, f := range un {
+		if f.Severity != "critical" || f.Rule != "license-server-unreachable.after-stop" || f.CausedBy != "" {
+			t.Errorf("%s: %s by %s, caused by %q", f.Key, f.Severity, f.Rule, f.CausedBy)
+		}
+		host := strings.TrimPrefix(strings.Split(f.Key, "/")[0], "license-server-unreachable@")
+		if want := "license-server-pinned@" + host + "/license_server=LS01"; !slices.Contains(f.Symptoms, want) {
+			t.Errorf("%s: symptoms %v, want %s", f.Key, f.Symptoms, want)
+		}
+	}
+	for _, f := range byID(fs, "license-server-pinned") {
+		if f.CausedBy == "" {
+			t.Errorf("%s stands beside the unreachable incident", f.Key)
+		}
 	}
 }

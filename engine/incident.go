@@ -45,6 +45,7 @@ func supersede(set *rules.Set, fs []Finding, now time.Time) {
 				break
 			}
 			f.ID, f.superseded = d.SupersededBy, true
+			f.Facts = staleFacts(f.Facts)
 			if r := primaryRule(set, d.SupersededBy); r != nil {
 				f.Title, f.KB = r.Title, append([]string{}, r.KB...)
 				if f.Status == "" || f.Status == "active" {
@@ -55,6 +56,24 @@ func supersede(set *rules.Set, fs []Finding, now time.Time) {
 			}
 		}
 	}
+}
+
+// staleFacts drops what a superseded countdown says about the future: a
+// negative days_left beside "expired" contradicts the title; the date it
+// counted down to is when it expired.
+func staleFacts(m map[string]any) map[string]any {
+	left, ok := m["days_left"].(float64)
+	if !ok || left >= 0 {
+		return m
+	}
+	out := copyFacts(m)
+	delete(out, "days_left")
+	if exp, ok := out["expires"]; ok {
+		if _, has := out["expired_since"]; !has {
+			out["expired_since"] = exp
+		}
+	}
+	return out
 }
 
 func diagnosisEnv(f *Finding, now time.Time) *rules.DiagnosisEnv {

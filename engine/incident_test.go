@@ -178,6 +178,9 @@ func TestPassedCountdownBecomesTheExpiry(t *testing.T) {
 		fs[0].Severity != "critical" || fs[0].Key != "grace-period-expired@RDSH02" {
 		t.Fatalf("passed countdown: %+v", keysOf(fs))
 	}
+	if _, ok := fs[0].Facts["days_left"]; ok || fs[0].Facts["expired_since"] == nil {
+		t.Errorf("expired incident says days_left %v, expired_since %v", fs[0].Facts["days_left"], fs[0].Facts["expired_since"])
+	}
 	if r := set.Rule("grace-period-expired"); fs[0].Title != r.Title {
 		t.Errorf("title %q, want the expiry's %q", fs[0].Title, r.Title)
 	}

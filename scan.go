@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -267,6 +268,13 @@ func addEngineStats(s *engine.Stats, o engine.Stats) {
 	s.Transient += o.Transient
 	s.Duplicates += o.Duplicates
 	s.DedupUnchecked += o.DedupUnchecked
+	s.GroupsOverflow += o.GroupsOverflow
+	s.FindingsOverflow += o.FindingsOverflow
+	for _, r := range o.OverflowRules {
+		if !slices.Contains(s.OverflowRules, r) {
+			s.OverflowRules = append(s.OverflowRules, r)
+		}
+	}
 	for f, n := range o.DuplicatesByFile {
 		if s.DuplicatesByFile == nil {
 			s.DuplicatesByFile = map[string]int{}

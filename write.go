@@ -47,7 +47,7 @@ func (d *Diagnoser) Verdict(rep *Report) Verdict {
 	switch {
 	case rep.Incomplete() && !d.cfg.KeepGoing:
 		v.Code = ExitError
-		v.Reason = fmt.Sprintf("scan incomplete: %d input(s) could not be read (--keep-going to accept)", len(rep.Stats.Unreadable))
+		v.Reason = "scan incomplete: " + rep.IncompleteReason() + " (--keep-going to accept)"
 	case rep.Window.AllSetAside() && !d.cfg.KeepGoing:
 		v.Code = ExitError
 		v.Reason = fmt.Sprintf("nothing diagnosed: %s (widen --since/--until, or --keep-going to accept)", rep.Window.Note())

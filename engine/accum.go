@@ -50,7 +50,7 @@ func newAcc(r *rules.Compiled, key string, labels map[string]string) *acc {
 }
 
 func (a *acc) addOnce(en *entry) {
-	if en.added {
+	if a == nil || en.added {
 		return
 	}
 	en.added = true
@@ -58,6 +58,9 @@ func (a *acc) addOnce(en *entry) {
 }
 
 func (a *acc) add(en *entry) {
+	if a == nil {
+		return
+	}
 	ev := en.ev
 	t := ev.TimeCreated
 	a.count++
@@ -84,6 +87,9 @@ func (a *acc) add(en *entry) {
 }
 
 func (a *acc) distinct(v string) {
+	if a == nil {
+		return
+	}
 	if a.values == nil {
 		a.values = map[string]struct{}{}
 	}

@@ -64,6 +64,15 @@ type Stats struct {
 	// detection because MaxSeenRecords were already held: a later copy of
 	// one of them would not be recognised.
 	DedupUnchecked int `json:"dedup_unchecked,omitempty"`
+	// GroupsOverflow counts events of a new group refused because its rule
+	// already held MaxGroupsPerRule groups or the engine MaxGroups;
+	// FindingsOverflow counts groups that fired but could not become a
+	// finding (MaxFindingsPerRule, MaxFindings). OverflowRules names the
+	// rules concerned. Either makes a scan incomplete: findings may be
+	// missing, and the report says so.
+	GroupsOverflow   int      `json:"groups_overflow,omitempty"`
+	FindingsOverflow int      `json:"findings_overflow,omitempty"`
+	OverflowRules    []string `json:"overflow_rules,omitempty"`
 }
 
 // Engine evaluates a rule set over a stream of events. It is not safe for
@@ -83,6 +92,8 @@ type Engine struct {
 	index      map[indexKey][]*ruleState
 	stats      Stats
 	sweep      int
+	groups     int // live groups, all rules (MaxGroups)
+	accs       int // findings being built, all rules (MaxFindings)
 	// lowered caches provider names in lower case (a log has few).
 	lowered map[string]string
 	// zones are the hosts' time zones their logs revealed (zone.go).

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -142,6 +143,11 @@ func (rs *ruleState) group(ev *evtx.Event) (string, *groupState) {
 	}
 	g := rs.groups[key]
 	if g == nil {
+		if len(rs.groups) >= MaxGroupsPerRule || rs.e.groups >= MaxGroups {
+			rs.overflow(&rs.e.stats.GroupsOverflow)
+			return "", nil
+		}
+		rs.e.groups++
 		g = &groupState{labels: map[string]string{}}
 		for i, n := range gb {
 			g.labels[n.Name] = vals[i]
@@ -157,6 +163,11 @@ func (rs *ruleState) group(ev *evtx.Event) (string, *groupState) {
 func (rs *ruleState) acc(key string, g *groupState) *acc {
 	a := rs.accs[key]
 	if a == nil {
+		if len(rs.accs) >= MaxFindingsPerRule || rs.e.accs >= MaxFindings {
+			rs.overflow(&rs.e.stats.FindingsOverflow)
+			return nil // its adds are no-ops
+		}
+		rs.e.accs++
 		a = newAcc(rs.rule, key, g.labels)
 		rs.accs[key] = a
 		rs.indexRecovery(a)
@@ -388,6 +399,29 @@ func (rs *ruleState) evict(now time.Time) {
 			continue
 		}
 		delete(rs.groups, k)
+		rs.e.groups--
+	}
+}
+
+// Bounds on correlation state: a crafted log with a million distinct
+// client names must not grow memory without limit. A group holds up to a
+// threshold's worth of events and a finding its evidence (~10 events), so
+// the caps keep the state in tens of MB; a busy farm's live groups
+// (evicted once older than the rule's window) stay below them, and a scan
+// that reaches one says so and is incomplete.
+const (
+	MaxGroupsPerRule   = 10000
+	MaxGroups          = 20000
+	MaxFindingsPerRule = 2000
+	MaxFindings        = 5000
+)
+
+// overflow counts one refused group or finding and names the rule once.
+func (rs *ruleState) overflow(n *int) {
+	*n++
+	st := &rs.e.stats
+	if !slices.Contains(st.OverflowRules, rs.rule.ID) {
+		st.OverflowRules = append(st.OverflowRules, rs.rule.ID)
 	}
 }
 

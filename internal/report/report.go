@@ -160,8 +160,11 @@ func (r *Report) Failing() []Item {
 	return out
 }
 
-// Incomplete tells whether some input could not be read at all.
-func (r *Report) Incomplete() bool { return len(r.Stats.Unreadable) > 0 }
+// Incomplete tells whether some input could not be read at all, or the
+// engine reached a bound on groups or findings (findings may be missing).
+func (r *Report) Incomplete() bool {
+	return len(r.Stats.Unreadable) > 0 || r.Engine.GroupsOverflow > 0 || r.Engine.FindingsOverflow > 0
+}
 
 // BySeverity counts findings per severity, most severe first, skipping zeros.
 func (r *Report) BySeverity() []SeverityCount {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/tsdiag/tsdiag/engine"
 )
 
 // Window is the time window a scan applied and what it set aside. The
@@ -52,5 +54,31 @@ func (r *Report) Warnings() []string {
 	if n := r.Window.Note(); n != "" {
 		out = append(out, n)
 	}
+	if n := r.overflowNote(); n != "" {
+		out = append(out, n)
+	}
 	return out
+}
+
+// overflowNote says what the engine's bounds left out, "" when nothing.
+func (r *Report) overflowNote() string {
+	e := r.Engine
+	if e.GroupsOverflow == 0 && e.FindingsOverflow == 0 {
+		return ""
+	}
+	return fmt.Sprintf("the rules reached their bounds (%d groups per rule, %d in all; %d findings per rule, %d in all): %d events of new groups and %d firing groups were not kept, so findings may be missing or undercounted (rules: %s)",
+		engine.MaxGroupsPerRule, engine.MaxGroups, engine.MaxFindingsPerRule, engine.MaxFindings,
+		e.GroupsOverflow, e.FindingsOverflow, strings.Join(e.OverflowRules, ", "))
+}
+
+// IncompleteReason is why Incomplete holds, one line ("" when it does not).
+func (r *Report) IncompleteReason() string {
+	var parts []string
+	if n := len(r.Stats.Unreadable); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d input(s) could not be read", n))
+	}
+	if n := r.overflowNote(); n != "" {
+		parts = append(parts, n)
+	}
+	return strings.Join(parts, "; ")
 }

@@ -95,7 +95,10 @@ type Stats struct {
 	// DamagesOmitted counts damage past MaxDamagesPerFile per file: counted,
 	// not kept, so a file of nothing but damage cannot fill memory.
 	DamagesOmitted int      `json:"damages_omitted,omitempty"`
-	Unreadable     []Damage `json:"unreadable,omitempty"` // inputs that could not be opened or recognised
+	Unreadable     []Damage `json:"unreadable,omitempty"` // inputs that could not be opened or recognised (the first MaxUnreadable)
+	// UnreadableOmitted counts unreadable inputs past MaxUnreadable: a zip
+	// of a million corrupt members must not keep a million reasons.
+	UnreadableOmitted int `json:"unreadable_omitted,omitempty"`
 	// Skipped lists files inside directories and bundles that are not event
 	// logs (.txt, .reg, .csv…); they are reported, not treated as errors.
 	// The first MaxSkipped are kept, the rest counted in SkippedOmitted.
@@ -107,6 +110,23 @@ type Stats struct {
 // 100,000 text files kept 15 MB of them (and wrote them all to a JSON
 // report).
 const MaxSkipped = 1000
+
+// MaxUnreadable is how many unreadable inputs Stats keeps by name.
+const MaxUnreadable = 1000
+
+// AddUnreadable keeps ds by name up to MaxUnreadable and counts the rest.
+func (s *Stats) AddUnreadable(ds ...Damage) {
+	for _, d := range ds {
+		if len(s.Unreadable) >= MaxUnreadable {
+			s.UnreadableOmitted++
+			continue
+		}
+		s.Unreadable = append(s.Unreadable, d)
+	}
+}
+
+// UnreadableCount is every unreadable input, kept or only counted.
+func (s *Stats) UnreadableCount() int { return len(s.Unreadable) + s.UnreadableOmitted }
 
 // MaxDamages is how many damages Stats keeps in detail in all (beyond
 // MaxDamagesPerFile each): a folder or bundle of many damaged logs would
@@ -166,7 +186,8 @@ func (s *Stats) Add(o Stats) {
 	s.DamagedChunks += o.DamagedChunks
 	s.AddDamages(o.Damages...)
 	s.DamagesOmitted += o.DamagesOmitted
-	s.Unreadable = append(s.Unreadable, o.Unreadable...)
+	s.AddUnreadable(o.Unreadable...)
+	s.UnreadableOmitted += o.UnreadableOmitted
 	s.AddSkipped(o.Skipped...)
 	s.SkippedOmitted += o.SkippedOmitted
 }

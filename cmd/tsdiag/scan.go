@@ -293,8 +293,12 @@ func verdict(d *tsdiag.Diagnoser, rep *report.Report, stderr io.Writer) (int, er
 		fmt.Fprintf(stderr, "tsdiag: suppression %s:%d for %s expired on %s and no longer applies\n", e.File, e.Line, e.Diagnosis, e.ExpiresText())
 	}
 	if rep.Incomplete() {
-		for _, u := range rep.Stats.Unreadable {
+		u := rep.Stats.Unreadable
+		for _, u := range u[:min(len(u), 20)] {
 			fmt.Fprintf(stderr, "tsdiag: unreadable: %s: %s\n", u.File, u.Reason)
+		}
+		if more := rep.Stats.UnreadableCount() - min(len(u), 20); more > 0 {
+			fmt.Fprintf(stderr, "tsdiag: unreadable: %d more (the report lists the first %d)\n", more, len(u))
 		}
 	}
 	for _, w := range rep.Warnings() {

@@ -312,7 +312,7 @@ func (w *walker) zipStream(r io.Reader, a *archive) {
 // member reads one file inside an archive, whatever it is.
 func (w *walker) member(r io.Reader, name string, a *archive, compressed func() int64) {
 	l := &limited{r: r, b: a.budget, compressed: compressed, maxRatio: w.opts.MaxRatio, maxBytes: w.opts.MaxArchiveBytes, maxScanBytes: w.opts.MaxScanArchiveBytes}
-	before := len(w.st.Unreadable)
+	before, omitted := len(w.st.Unreadable), w.st.UnreadableOmitted
 	br := w.reader(l)
 	defer w.release(br)
 	head, _ := br.Peek(SniffLen)
@@ -325,6 +325,7 @@ func (w *walker) member(r io.Reader, name string, a *archive, compressed func() 
 		// The read error is the cause of whatever the decoder saw (a
 		// missing end record, XML ending early): report only the cause.
 		w.st.Unreadable = dropFile(w.st.Unreadable, before, name)
+		w.st.UnreadableOmitted = omitted
 		w.unreadable(name, l.n, readReason(l.err))
 		// Within a tar the error may be the stream's own (truncated
 		// gzip); it is reported here, at the log it cut short.

@@ -57,8 +57,11 @@ func Walk(inputs []string, opts Options, fn func(*evtx.Event) error) (evtx.Stats
 func (w *walker) nothingRead(inputs []string) error {
 	if len(w.st.Unreadable) > 0 {
 		var msgs []string
-		for _, u := range w.st.Unreadable {
+		for _, u := range w.st.Unreadable[:min(len(w.st.Unreadable), 10)] {
 			msgs = append(msgs, u.File+": "+u.Reason)
+		}
+		if more := w.st.UnreadableCount() - len(msgs); more > 0 {
+			msgs = append(msgs, fmt.Sprintf("and %d more", more))
 		}
 		return fmt.Errorf("no input could be read: %s", strings.Join(msgs, "; "))
 	}
@@ -94,7 +97,7 @@ func (w *walker) deliver(ev *evtx.Event) error {
 }
 
 func (w *walker) unreadable(name string, off int64, reason string) {
-	w.st.Unreadable = append(w.st.Unreadable, evtx.Damage{File: name, Offset: off, Kind: "file", Reason: reason})
+	w.st.AddUnreadable(evtx.Damage{File: name, Offset: off, Kind: "file", Reason: reason})
 }
 
 func (w *walker) skipped(name, reason string) {
@@ -234,7 +237,7 @@ func (w *walker) decoded(name string, st evtx.Stats, err error) {
 	}
 	for _, d := range st.Damages {
 		if d.Kind == "file" {
-			w.st.Unreadable = append(w.st.Unreadable, d)
+			w.st.AddUnreadable(d)
 		}
 	}
 }

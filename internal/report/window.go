@@ -74,7 +74,7 @@ func (r *Report) overflowNote() string {
 // IncompleteReason is why Incomplete holds, one line ("" when it does not).
 func (r *Report) IncompleteReason() string {
 	var parts []string
-	if n := len(r.Stats.Unreadable); n > 0 {
+	if n := r.Stats.UnreadableCount(); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d input(s) could not be read", n))
 	}
 	if n := r.overflowNote(); n != "" {

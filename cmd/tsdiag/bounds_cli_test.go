@@ -54,3 +54,17 @@ window = "30d"
 		t.Errorf("--keep-going: exit %d", code)
 	}
 }
+
+// --timeout stops a scan with exit 2 and says so; a generous one changes
+// nothing.
+func TestScanTimeout(t *testing.T) {
+	farmDir(t)
+	code, out, stderr := scanCLI(t, "", "scan", "--timeout", "1ns", "farm.evtx")
+	if code != 2 || !strings.Contains(stderr, "scan stopped by --timeout 1ns") || out != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	code, out, _ = scanCLI(t, "", "scan", "--timeout", "10m", "farm.evtx")
+	if code != 1 || !strings.Contains(out, "rdsh-certificate-invalid") {
+		t.Errorf("--timeout 10m: exit %d\n%s", code, out)
+	}
+}

@@ -75,6 +75,7 @@ format says how many licensing events the window set aside.`
 
 func newScanCmd() *cobra.Command {
 	o := scanOptions{}
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "scan [flags] PATH...",
 		Short: "Diagnose licensing problems in event logs, files, folders and support bundles",
@@ -92,7 +93,16 @@ func newScanCmd() *cobra.Command {
 			// Ctrl-C stops the walk between events; the report is not written.
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer stop()
+			if timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, timeout)
+				defer cancel()
+			}
 			code, err := scanPaths(ctx, o, c.OutOrStdout(), c.ErrOrStderr())
+			if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				// A CI job must not hang on a hostile bundle, nor pass: exit 2.
+				return withCode(exitError, fmt.Errorf("scan stopped by --timeout %s: no report written", timeout))
+			}
 			if err != nil || code != exitOK {
 				return withCode(code, err)
 			}
@@ -111,6 +121,7 @@ func newScanCmd() *cobra.Command {
 	f.StringVar(&o.Now, "now", "", "reference `TIME` for countdowns such as days left (default: the newest event seen)")
 	f.BoolVar(&o.KeepGoing, "keep-going", false, "report unreadable inputs, and a window that set aside every licensing event, but do not exit 2 for them")
 	f.BoolVar(&o.Separate, "separate", false, "diagnose each PATH on its own (one support bundle per case): same-named hosts in different PATHs are not merged")
+	f.DurationVar(&timeout, "timeout", 0, "stop the scan after `DURATION` (e.g. 10m) with exit 2 and no report; 0: no limit")
 	f.StringVar(&o.Color, "color", "auto", "colour in text output: auto (terminal and no NO_COLOR), always, never")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion(report.Formats...))
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", fixedCompletion(append(append([]string{}, rules.Severities...), "none")...))

@@ -66,6 +66,7 @@ func (d *Diagnoser) Scan(ctx context.Context, inputs ...Input) (*Report, error) 
 	}
 	res := sc.res
 	kept, hidden, expired := d.sup.Apply(res.findings, d.clock())
+	kept = engine.Unlink(kept)
 	now := d.cfg.Now
 	if now.IsZero() {
 		now = res.newest

@@ -687,3 +687,33 @@ func QualifyKeys(fs []Finding, taken map[string]bool, suffix string) {
 		taken[f.Key] = true
 	}
 }
+
+// Unlink drops causal links to findings no longer in fs (a suppressed or
+// filtered cause or symptom): a symptom whose cause is gone stands on its
+// own instead of pointing at nothing, and a cause does not list symptoms
+// that are not shown.
+func Unlink(fs []Finding) []Finding {
+	in := make(map[string]bool, len(fs))
+	for _, f := range fs {
+		in[f.Key] = true
+	}
+	for i := range fs {
+		f := &fs[i]
+		if f.CausedBy != "" && !in[f.CausedBy] {
+			f.CausedBy = ""
+		}
+		if len(f.Symptoms) > 0 {
+			kept := make([]string, 0, len(f.Symptoms))
+			for _, k := range f.Symptoms {
+				if in[k] {
+					kept = append(kept, k)
+				}
+			}
+			f.Symptoms = kept
+			if len(kept) == 0 {
+				f.Symptoms = nil
+			}
+		}
+	}
+	return fs
+}

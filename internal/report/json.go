@@ -76,6 +76,16 @@ type jsonStats struct {
 	Damages         []evtx.Damage `json:"damages"`
 	Unreadable      []evtx.Damage `json:"unreadable"`
 	Skipped         []evtx.Damage `json:"skipped"`
+	// Schema 1.2: records set aside as copies of records already read.
+	Duplicates       int            `json:"duplicates,omitempty"`
+	DuplicatesByFile map[string]int `json:"duplicates_by_file,omitempty"`
+	// Schema 1.3: what the bounds left out (counted, not kept).
+	UnreadableOmitted int      `json:"unreadable_omitted,omitempty"`
+	SkippedOmitted    int      `json:"skipped_omitted,omitempty"`
+	DamagesOmitted    int      `json:"damages_omitted,omitempty"`
+	GroupsOverflow    int      `json:"groups_overflow,omitempty"`
+	FindingsOverflow  int      `json:"findings_overflow,omitempty"`
+	OverflowRules     []string `json:"overflow_rules,omitempty"`
 }
 
 type jsonFinding struct {
@@ -98,6 +108,10 @@ type jsonFinding struct {
 	Summary     string            `json:"summary"`
 	Remediation []jsonStep        `json:"remediation"`
 	KB          []string          `json:"kb"`
+	// The incident (schema 1.2): its key, its cause, its symptoms.
+	Key      string   `json:"key,omitempty"`
+	CausedBy string   `json:"caused_by,omitempty"`
+	Symptoms []string `json:"symptoms,omitempty"`
 	// Status and what goes with it (engine.Finding).
 	Status           string    `json:"status,omitempty"`
 	OriginalSeverity string    `json:"original_severity,omitempty"`
@@ -117,6 +131,17 @@ type jsonStep struct {
 	Verify     string   `json:"verify"`
 	LastResort bool     `json:"last_resort"`
 	Why        string   `json:"why"`
+	// Schema 1.3: the step's phase and what it decides (checks), the
+	// Windows versions it applies to (era_unsure: the evidence does not
+	// show the host runs one of them), whether it disconnects users, and
+	// each command with its shell, to paste as is.
+	Phase            string       `json:"phase"`
+	Decides          string       `json:"decides,omitempty"`
+	Windows          []string     `json:"windows,omitempty"`
+	EraUnsure        bool         `json:"era_unsure,omitempty"`
+	DisconnectsUsers bool         `json:"disconnects_users"`
+	Shell            []kb.Command `json:"shell_commands"`
+	VerifyShell      []kb.Command `json:"verify_commands,omitempty"`
 }
 
 type jsonSuppress struct {
@@ -218,6 +243,9 @@ func statsJSON(r *Report) jsonStats {
 		OutOfRange: r.Engine.Skipped, LateEvents: r.Engine.Late, EvalErrors: r.Engine.EvalErrors,
 		DurationSeconds: float64(r.Duration.Round(time.Millisecond)) / float64(time.Second),
 		Damages:         nonNil(s.Damages), Unreadable: nonNil(s.Unreadable), Skipped: nonNil(s.Skipped),
+		Duplicates: r.Engine.Duplicates, DuplicatesByFile: r.Engine.DuplicatesByFile,
+		UnreadableOmitted: s.UnreadableOmitted, SkippedOmitted: s.SkippedOmitted, DamagesOmitted: s.DamagesOmitted,
+		GroupsOverflow: r.Engine.GroupsOverflow, FindingsOverflow: r.Engine.FindingsOverflow, OverflowRules: r.Engine.OverflowRules,
 	}
 }
 
@@ -229,6 +257,7 @@ func findingJSON(it Item) jsonFinding {
 		FirstSeen: f.FirstSeen.UTC(), LastSeen: f.LastSeen.UTC(), Count: f.Count,
 		Facts: f.Facts, Evidence: nonNil(f.Evidence), Timeline: nonNil(f.Timeline),
 		Remediation: []jsonStep{}, KB: nonNil(f.KB),
+		Key: f.Key, CausedBy: f.CausedBy, Symptoms: f.Symptoms,
 		Status: f.Status, OriginalSeverity: f.OriginalSeverity, ResolvedAt: f.ResolvedAt.UTC(), LastedSeconds: f.LastedSeconds,
 	}
 	if out.Facts == nil {
@@ -242,6 +271,9 @@ func findingJSON(it Item) jsonFinding {
 			Rank: s.Rank, ID: s.ID, Title: s.Title, Risk: s.Risk, Where: s.Where, Detail: s.Detail,
 			Backup: kb.Lines(s.Backup), Commands: kb.Lines(s.Commands), Verify: s.Verify,
 			LastResort: s.LastResort(), Why: s.Why,
+			Phase: s.Phase, Decides: s.Decides, Windows: s.Windows, EraUnsure: s.EraUnsure,
+			DisconnectsUsers: s.DisconnectsUsers, Shell: nonNil([]kb.Command(s.Commands)),
+			VerifyShell: s.VerifyCommands,
 		})
 	}
 	return out

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+)
+
+// The JSON report carries the incident: each finding's key, a symptom's
+// caused_by and its cause's symptoms, and steps with phase and shell.
+func TestJSONCarriesIncidentsAndStepShape(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if code, _, stderr := scanCLI(t, "", "gen", "cal-pool-exhausted-2016", "-o", "x.evtx"); code != 0 {
+		t.Fatalf("gen: %s", stderr)
+	}
+	_, out, _ := scanCLI(t, "", "scan", "--format", "json", "x.evtx")
+	var rep struct {
+		SchemaVersion string `json:"schema_version"`
+		Findings      []struct {
+			Remediation []struct {
+				Phase string
+				Shell []struct{ Shell, Run string } `json:"shell_commands"`
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var raw struct {
+		Findings []map[string]any `json:"findings"`
+	}
+	json.Unmarshal([]byte(out), &raw)
+	nested := 0
+	for _, f := range raw.Findings {
+		key, _ := f["key"].(string)
+		if key == "" {
+			t.Errorf("%v has no key", f["id"])
+		}
+		if c, ok := f["caused_by"].(string); ok {
+			nested++
+			var syms []string
+			for _, s := range raw.Findings {
+				if s["key"] == c {
+					for _, x := range s["symptoms"].([]any) {
+						syms = append(syms, x.(string))
+					}
+				}
+			}
+			if !slices.Contains(syms, key) {
+				t.Errorf("%s caused by %s, which does not list it (%v)", key, c, syms)
+			}
+		}
+	}
+	if nested < 2 || rep.SchemaVersion != "1.3" {
+		t.Errorf("%d symptoms nested, schema %s", nested, rep.SchemaVersion)
+	}
+	steps := rep.Findings[0].Remediation
+	if len(steps) == 0 || steps[0].Phase != "check" || len(steps[0].Shell) == 0 || steps[0].Shell[0].Run == "" {
+		t.Errorf("first step: %+v", steps)
+	}
+}

@@ -30,7 +30,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		ew.printf("\n")
 	}
 	for _, u := range r.Stats.Unreadable {
-		ew.printf("> **Unreadable:** `%s`: %s\n", u.File, mdEscape(u.Reason))
+		ew.printf("> **Unreadable:** %s: %s\n", mdCodeSpan(u.File), mdData(u.Reason))
 	}
 	if len(r.Stats.Unreadable) > 0 {
 		ew.printf("\n")
@@ -39,7 +39,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		ew.printf("| # | Severity | Diagnosis | For | Events | Last seen |\n|---|---|---|---|---|---|\n")
 		for _, it := range r.Findings {
 			ew.printf("| %d | %s | `%s` %s | %s | %d | %s |\n", it.Rank, mdSeverity(it.Severity), it.ID,
-				mdEscape(it.Title), mdEscape(r.forText(it.Finding)), it.Count, stamp(it.LastSeen))
+				mdEscape(it.Title), mdData(r.forText(it.Finding)), it.Count, stamp(it.LastSeen))
 		}
 		ew.printf("\n")
 	}
@@ -95,13 +95,13 @@ func writeMarkdownFinding(w *errWriter, r *Report, it Item) {
 	if it.Article != nil && it.Article.Summary != "" {
 		w.printf("%s\n\n", mdEscape(it.Article.Summary))
 	}
-	w.printf("- **For:** %s\n", mdEscape(r.forText(f)))
+	w.printf("- **For:** %s\n", mdData(r.forText(f)))
 	w.printf("- **Seen:** %s, %s → %s (%s)\n", plural(f.Count, "event"), stamp(f.FirstSeen), stamp(f.LastSeen), plural(len(f.Timeline), "day"))
 	if facts := factsText(f.Facts); facts != "" {
-		w.printf("- **Facts:** `%s`\n", facts)
+		w.printf("- **Facts:** %s\n", mdCodeSpan(facts))
 	}
 	for _, line := range spread(f.Evidence) {
-		w.printf("- **Varies:** %s\n", mdEscape(line))
+		w.printf("- **Varies:** %s\n", mdData(line))
 	}
 	w.printf("- **Rule:** `%s` · confidence %.2f · score %.2f\n", f.Rule, f.Confidence, f.Score)
 	if slots := dayRange(f.Timeline, 60); len(slots) > 1 {
@@ -116,7 +116,7 @@ func writeMarkdownFinding(w *errWriter, r *Report, it Item) {
 		w.printf("<details><summary>Evidence (%d of %d events: %s)</summary>\n\n", len(f.Evidence), f.Count, mdEscape(eventMix(f.Evidence)))
 		w.printf("| Time (UTC) | Event | File | Record | Values |\n|---|---|---|---|---|\n")
 		for _, e := range f.Evidence {
-			w.printf("| %s | %s %d | `%s` | %d | %s |\n", stamp(e.Time), shortProvider(e.Provider), e.EventID, e.File, e.RecordID, mdEscape(valuesText(e.Values)))
+			w.printf("| %s | %s %d | %s | %d | %s |\n", stamp(e.Time), shortProvider(e.Provider), e.EventID, strings.ReplaceAll(mdCodeSpan(e.File), "|", `\|`), e.RecordID, mdData(valuesText(e.Values)))
 		}
 		w.printf("\n</details>\n\n")
 	}
@@ -165,7 +165,7 @@ func writeMarkdownSuppressions(w *errWriter, r *Report) {
 	if len(r.Suppressed) > 0 {
 		w.printf("**Suppressed:**\n\n")
 		for _, s := range r.Suppressed {
-			w.printf("- `%s` (%s), until %s: %s (`%s`)\n", s.Finding.ID, mdEscape(groupOrAll(s.Finding)), s.By.ExpiresText(), mdEscape(s.By.Reason), source(s.By.File, s.By.Line))
+			w.printf("- `%s` (%s), until %s: %s (`%s`)\n", s.Finding.ID, mdData(groupOrAll(s.Finding)), s.By.ExpiresText(), mdEscape(s.By.Reason), source(s.By.File, s.By.Line))
 		}
 		w.printf("\n")
 	}
@@ -183,10 +183,22 @@ func mdSeverity(s string) string {
 	return strings.ToUpper(s)
 }
 
-// mdEscape keeps table cells and prose from turning into markup.
+// mdEscape keeps tsdiag's own text (titles, articles) in one table cell
+// or paragraph.
 func mdEscape(s string) string {
 	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "\n", " ").Replace(s)
 }
+
+// mdData makes event data plain text in Markdown: control characters
+// escaped (printable), and every character that could start a link, an
+// image, emphasis, code, a heading or a table cell backslash-escaped
+// (CommonMark renders an escaped punctuation character as itself).
+func mdData(s string) string {
+	return mdPunct.Replace(printable(strings.NewReplacer("\r\n", " ", "\n", " ").Replace(s)))
+}
+
+var mdPunct = strings.NewReplacer("\\", `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`,
+	"(", `\(`, ")", `\)`, "#", `\#`, "!", `\!`, "|", `\|`, "<", "&lt;", ">", "&gt;")
 
 // articleMarkdown is an article's help for SARIF viewers.
 func articleMarkdown(a kb.Article) string {

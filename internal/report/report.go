@@ -224,10 +224,10 @@ func groupText(f engine.Finding) string {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		parts = append(parts, k+"="+f.Group[k])
+		parts = append(parts, printable(k+"="+f.Group[k]))
 	}
 	if f.Host != "" && f.Group["host"] == "" {
-		parts = append(parts, "host="+f.Host)
+		parts = append(parts, printable("host="+f.Host))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -241,7 +241,7 @@ func factsText(facts map[string]any) string {
 	sort.Strings(keys)
 	var parts []string
 	for _, k := range keys {
-		parts = append(parts, k+"="+factValue(facts[k]))
+		parts = append(parts, printable(k+"="+factValue(facts[k])))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -255,7 +255,7 @@ func valuesText(v map[string]string) string {
 	sort.Strings(keys)
 	var parts []string
 	for _, k := range keys {
-		parts = append(parts, k+"="+v[k])
+		parts = append(parts, printable(k+"="+v[k]))
 	}
 	return strings.Join(parts, " ")
 }

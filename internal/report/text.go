@@ -125,7 +125,7 @@ func writeInputProblems(w *errWriter, r *Report, p palette) {
 		w.printf("\n")
 	}
 	for _, u := range r.Stats.Unreadable {
-		w.printf("%s %s: %s\n", p.warn.Sprint("unreadable:"), u.File, u.Reason)
+		w.printf("%s %s: %s\n", p.warn.Sprint("unreadable:"), printable(u.File), printable(u.Reason))
 	}
 	const maxDamages = 5
 	for i, d := range r.Stats.Damages {
@@ -133,7 +133,7 @@ func writeInputProblems(w *errWriter, r *Report, p palette) {
 			w.printf("%s\n", p.dim.Sprintf("… %d more damaged places (see --format json)", len(r.Stats.Damages)-maxDamages))
 			break
 		}
-		w.printf("%s %s at offset %d (%s): %s\n", p.warn.Sprint("damaged:"), d.File, d.Offset, d.Kind, d.Reason)
+		w.printf("%s %s at offset %d (%s): %s\n", p.warn.Sprint("damaged:"), printable(d.File), d.Offset, d.Kind, printable(d.Reason))
 	}
 }
 
@@ -234,7 +234,7 @@ func writeTextEvidence(w *errWriter, f engine.Finding, p palette) {
 			w.printf("     %s\n", p.dim.Sprintf("… %d more kept in --format json", skipped))
 		}
 		w.printf("     %s  %s %d  %s  %s\n", stamp(e.Time), shortProvider(e.Provider), e.EventID,
-			p.dim.Sprintf("%s record %d", e.File, e.RecordID), valuesText(e.Values))
+			p.dim.Sprintf("%s record %d", printable(e.File), e.RecordID), valuesText(e.Values))
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -57,5 +58,27 @@ func TestJSONCarriesIncidentsAndStepShape(t *testing.T) {
 	steps := rep.Findings[0].Remediation
 	if len(steps) == 0 || steps[0].Phase != "check" || len(steps[0].Shell) == 0 || steps[0].Shell[0].Run == "" {
 		t.Errorf("first step: %+v", steps)
+	}
+}
+
+// Text and Markdown lead with the cause, list its symptoms, and mark each
+// symptom as following it (its steps are the cause's).
+func TestTextNestsSymptomsUnderTheirCause(t *testing.T) {
+	t.Chdir(t.TempDir())
+	scanCLI(t, "", "gen", "cal-pool-exhausted-2016", "-o", "x.evtx")
+	_, text, _ := scanCLI(t, "", "scan", "x.evtx")
+	for _, want := range []string{
+		"#1 CRITICAL cal-pool-exhausted",
+		"Cause of 2 symptoms: #2 temporary-cal-expired, #3 cannot-issue-client-license",
+		"↳ #2 HIGH temporary-cal-expired",
+		"Symptom of #1 cal-pool-exhausted: fix the cause first",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q", want)
+		}
+	}
+	_, md, _ := scanCLI(t, "", "scan", "--format", "markdown", "x.evtx")
+	if !strings.Contains(md, "- **Symptom of:** #1 `cal-pool-exhausted`") || !strings.Contains(md, "- **Symptoms:** #2 temporary-cal-expired") {
+		t.Errorf("markdown does not link symptoms and cause")
 	}
 }

@@ -96,6 +96,12 @@ func writeMarkdownFinding(w *errWriter, r *Report, it Item) {
 		w.printf("%s\n\n", mdEscape(it.Article.Summary))
 	}
 	w.printf("- **For:** %s\n", mdData(r.forText(f)))
+	if c := r.causeOf(f); c != nil {
+		w.printf("- **Symptom of:** #%d `%s` (fix the cause first)\n", c.Rank, c.ID)
+	}
+	if len(f.Symptoms) > 0 {
+		w.printf("- **Symptoms:** %s\n", r.symptomRanks(f))
+	}
 	w.printf("- **Seen:** %s, %s → %s (%s)\n", plural(f.Count, "event"), stamp(f.FirstSeen), stamp(f.LastSeen), plural(len(f.Timeline), "day"))
 	if facts := factsText(f.Facts); facts != "" {
 		w.printf("- **Facts:** %s\n", mdCodeSpan(facts))

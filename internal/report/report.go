@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -468,4 +469,28 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// causeOf is the finding f is a symptom of, nil when it has none in r.
+func (r *Report) causeOf(f engine.Finding) *Item {
+	if f.CausedBy == "" {
+		return nil
+	}
+	for i := range r.Findings {
+		if r.Findings[i].Key == f.CausedBy {
+			return &r.Findings[i]
+		}
+	}
+	return nil
+}
+
+// symptomRanks lists f's symptoms as "#2 temporary-cal-expired, #3 …".
+func (r *Report) symptomRanks(f engine.Finding) string {
+	var parts []string
+	for _, it := range r.Findings {
+		if slices.Contains(f.Symptoms, it.Key) {
+			parts = append(parts, fmt.Sprintf("#%d %s", it.Rank, it.ID))
+		}
+	}
+	return strings.Join(parts, ", ")
 }

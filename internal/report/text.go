@@ -143,8 +143,18 @@ func writeTextFinding(w *errWriter, it Item, r *Report, p palette) {
 	if it.Article != nil && it.Article.Title != "" {
 		title = it.Article.Title
 	}
-	w.printf("%s %s %s — %s\n", p.bold.Sprintf("#%d", f.Rank), p.severity(f.Severity), p.bold.Sprint(f.ID), title)
+	nest := ""
+	if r.causeOf(f) != nil {
+		nest = "↳ " // a symptom follows its cause
+	}
+	w.printf("%s%s %s %s — %s\n", nest, p.bold.Sprintf("#%d", f.Rank), p.severity(f.Severity), p.bold.Sprint(f.ID), title)
 	w.printf("   for %s\n", r.forText(f))
+	if c := r.causeOf(f); c != nil {
+		w.printf("   Symptom of #%d %s: fix the cause first (its steps are above)\n", c.Rank, c.ID)
+	}
+	if n := len(f.Symptoms); n > 0 {
+		w.printf("   Cause of %s: %s\n", plural(n, "symptom"), r.symptomRanks(f))
+	}
 	w.printf("   %s\n", p.dim.Sprintf("rule %s · confidence %.2f · score %.2f", f.Rule, f.Confidence, f.Score))
 	switch f.Status {
 	case "resolved":
@@ -161,7 +171,9 @@ func writeTextFinding(w *errWriter, it Item, r *Report, p palette) {
 	}
 	writeTextTimeline(w, f, p)
 	writeTextEvidence(w, f, p)
-	writeTextSteps(w, it.Steps, p)
+	if r.causeOf(f) == nil {
+		writeTextSteps(w, it.Steps, p)
+	}
 }
 
 func writeTextTimeline(w *errWriter, f engine.Finding, p palette) {

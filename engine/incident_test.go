@@ -313,7 +313,7 @@ func TestExhaustedPoolIsOneIncidentWithEverySymptom(t *testing.T) {
 	if len(pool) != 1 || pool[0].Key != "cal-pool-exhausted@LS01" {
 		t.Fatalf("pool incidents: %v", keysOf(pool))
 	}
-	want := []string{"temporary-cal-expired@RDSH02", "cannot-issue-client-license@RDSH01"}
+	want := []string{"temporary-cal-expired@RDSH02", "cal-pool-running-low@LS01/license_server=LS01", "cannot-issue-client-license@RDSH01"}
 	if !slices.Equal(pool[0].Symptoms, want) {
 		t.Errorf("pool symptoms %v, want %v", pool[0].Symptoms, want)
 	}

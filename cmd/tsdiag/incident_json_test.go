@@ -52,7 +52,7 @@ func TestJSONCarriesIncidentsAndStepShape(t *testing.T) {
 			}
 		}
 	}
-	if nested < 2 || rep.SchemaVersion != "1.3" {
+	if nested < 3 || rep.SchemaVersion != "1.3" {
 		t.Errorf("%d symptoms nested, schema %s", nested, rep.SchemaVersion)
 	}
 	steps := rep.Findings[0].Remediation
@@ -69,7 +69,7 @@ func TestTextNestsSymptomsUnderTheirCause(t *testing.T) {
 	_, text, _ := scanCLI(t, "", "scan", "x.evtx")
 	for _, want := range []string{
 		"#1 CRITICAL cal-pool-exhausted",
-		"Cause of 2 symptoms: #2 temporary-cal-expired, #3 cannot-issue-client-license",
+		"Cause of 3 symptoms: #2 temporary-cal-expired, #3 cal-pool-running-low, #4 cannot-issue-client-license",
 		"↳ #2 HIGH temporary-cal-expired",
 		"Symptom of #1 cal-pool-exhausted: fix the cause first",
 	} {

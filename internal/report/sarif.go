@@ -30,9 +30,13 @@ func WriteSARIF(w io.Writer, r *Report) error {
 		WithInformationURI("https://github.com/tsdiag/tsdiag")
 	run := sarif.NewRun(*sarif.NewTool(driver))
 	index := sarifRules(run, r)
+	results := make(map[string]*sarif.Result, len(r.Findings))
 	for _, it := range r.Findings {
-		run.AddResult(sarifResult(it, index[it.ID]))
+		res := sarifResult(it, index[it.ID])
+		results[it.Key] = res
+		run.AddResult(res)
 	}
+	linkIncidents(r.Findings, results)
 	for _, s := range r.Suppressed {
 		res := sarifResult(Item{Finding: s.Finding}, index[s.Finding.ID])
 		res.AddSuppression(suppression(s, res))
@@ -134,7 +138,14 @@ func sarifResult(it Item, ruleIndex int) *sarif.Result {
 		WithOccurrenceCount(f.Count).
 		WithRank(float32(min(100, f.Score)))
 	res.WithPartialFingerPrints(map[string]interface{}{"tsdiagFinding/v1": f.ID + "|" + engine.GroupString(f.Group) + "|" + f.Host})
+	if f.Key != "" {
+		res.WithGuid(nameUUID(f.Key))
+	}
 	props := sarif.NewPropertyBag()
+	if f.Key != "" {
+		props.Add("key", f.Key)
+	}
+	props.Add("status", f.Status)
 	props.Add("rule", f.Rule)
 	props.Add("severity", f.Severity)
 	props.Add("confidence", f.Confidence)
@@ -231,6 +242,50 @@ func numericVersion(v string) string {
 		return v
 	}
 	return "0.0.0-" + v
+}
+
+// linkIncidents joins each cause and its symptoms both ways. SARIF has no
+// result-to-result link, so each side gets the other's primary location as a
+// related location whose message names it ("symptom #2 …", "caused by …"),
+// and the guids (from the incident keys) in properties, where a consumer can
+// follow them without parsing messages.
+func linkIncidents(items []Item, results map[string]*sarif.Result) {
+	for _, it := range items {
+		res := results[it.Key]
+		if res == nil {
+			continue
+		}
+		if cause := results[it.CausedBy]; cause != nil && it.CausedBy != "" {
+			relate(res, cause, "caused by "+it.CausedBy+": fix that first")
+			res.Properties["caused_by"] = it.CausedBy
+			res.Properties["caused_by_guid"] = nameUUID(it.CausedBy)
+		}
+		var guids []string
+		for _, k := range it.Symptoms {
+			if sym := results[k]; sym != nil {
+				relate(res, sym, "symptom "+k)
+				guids = append(guids, nameUUID(k))
+			}
+		}
+		if len(guids) > 0 {
+			res.Properties["symptoms"] = it.Symptoms
+			res.Properties["symptom_guids"] = guids
+		}
+	}
+}
+
+// relate adds other's primary location to res as a related location, with a
+// fresh id so it never clashes with res's own evidence locations.
+func relate(res, other *sarif.Result, msg string) {
+	if len(other.Locations) == 0 {
+		return
+	}
+	src := other.Locations[0]
+	loc := sarif.NewLocation().WithId(len(res.RelatedLocations) + 1).
+		WithPhysicalLocation(src.PhysicalLocation).
+		WithLogicalLocations(src.LogicalLocations).
+		WithMessage(sarif.NewTextMessage(msg))
+	res.AddRelatedLocation(loc)
 }
 
 // suppression records an accepted finding. go-sarif v2.3.3 writes the

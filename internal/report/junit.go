@@ -9,10 +9,13 @@ import (
 )
 
 // JUnit XML: one <testsuite> per input named on the command line, one
-// <testcase> per rule in it. A rule that fired on that input (a finding
-// not suppressed, with evidence from a file under it) is a <failure>; a
-// suppressed one is <skipped> with the reason. An unreadable input is an
-// <error> on a testcase named "read", so the suite is never silently green.
+// <testcase> per incident seen in it, and one passing case per diagnosis
+// that ran and found nothing there. The verdict is the exit code's: an
+// incident at or above --fail-on is a <failure>; one below it (or any with
+// --fail-on none) is a passing case whose details are in its <system-out>,
+// so a CI test tab never shows red where the job is green. A suppressed
+// finding is <skipped> with the reason. An unreadable input is an <error>
+// on a testcase named "read", so the suite is never silently green.
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
@@ -41,6 +44,7 @@ type junitCase struct {
 	Failure   *junitProblem `xml:"failure,omitempty"`
 	Error     *junitProblem `xml:"error,omitempty"`
 	Skipped   *junitProblem `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
 }
 
 type junitProblem struct {
@@ -85,38 +89,81 @@ func junitSuiteFor(r *Report, input string) junitSuite {
 		}
 	}
 	junitWindow(r, input, &s)
-	for _, ru := range r.Rules {
-		c := junitCase{Name: ru.ID, Classname: input}
-		var fired, hidden []string
-		var sev string
-		for _, it := range r.Findings {
-			if it.Rule == ru.ID && evidenceUnder(it.Evidence, input) {
-				fired = append(fired, findingLine(it))
-				if sev == "" || AtLeast(it.Severity, sev) {
-					sev = it.Severity
-				}
-			}
+	seen := map[string]bool{}
+	for _, it := range r.Findings {
+		if evidenceUnder(it.Evidence, input) {
+			seen[it.ID] = true
+			s.Cases = append(s.Cases, incidentCase(r, it, input, &s))
 		}
-		for _, sp := range r.Suppressed {
-			if sp.Finding.Rule == ru.ID && evidenceUnder(sp.Finding.Evidence, input) {
-				hidden = append(hidden, fmt.Sprintf("%s (%s): %s, until %s", sp.Finding.ID, groupOrAll(sp.Finding), sp.By.Reason, sp.By.ExpiresText()))
-			}
-		}
-		switch {
-		case len(fired) > 0:
-			c.Failure = &junitProblem{
-				Message: fmt.Sprintf("%s: %s (%s)", ru.ID, ru.Title, sev), Type: sev,
-				Text: strings.Join(fired, "\n"),
-			}
-			s.Failures++
-		case len(hidden) > 0:
-			c.Skipped = &junitProblem{Message: "suppressed: " + strings.Join(hidden, "; ")}
+	}
+	for _, sp := range r.Suppressed {
+		if evidenceUnder(sp.Finding.Evidence, input) {
+			seen[sp.Finding.ID] = true
+			s.Cases = append(s.Cases, junitCase{Name: caseName(sp.Finding.Key, sp.Finding.ID, sp.Finding.Host), Classname: input,
+				Skipped: &junitProblem{Message: fmt.Sprintf("suppressed: %s, until %s (%s)", sp.By.Reason, sp.By.ExpiresText(), source(sp.By.File, sp.By.Line))}})
 			s.Skipped++
 		}
-		s.Cases = append(s.Cases, c)
+	}
+	for _, d := range diagnosesRun(r.Rules) {
+		if !seen[d] {
+			s.Cases = append(s.Cases, junitCase{Name: d, Classname: input})
+		}
 	}
 	s.Tests = len(s.Cases)
 	return s
+}
+
+// incidentCase judges one incident by the report's --fail-on.
+func incidentCase(r *Report, it Item, input string, s *junitSuite) junitCase {
+	c := junitCase{Name: caseName(it.Key, it.ID, it.Host), Classname: input}
+	text := findingLine(it)
+	if it.CausedBy != "" {
+		text += "\nsymptom of " + it.CausedBy + ": fix that first"
+	}
+	if len(it.Symptoms) > 0 {
+		text += "\nsymptoms: " + strings.Join(it.Symptoms, ", ")
+	}
+	if r.FailOn != "" && AtLeast(it.Severity, r.FailOn) {
+		c.Failure = &junitProblem{Message: fmt.Sprintf("%s: %s (%s)", it.ID, it.Title, it.Severity), Type: it.Severity, Text: text}
+		s.Failures++
+		return c
+	}
+	c.SystemOut = text + "\n" + belowFailOn(it.Severity, r.FailOn)
+	return c
+}
+
+func belowFailOn(sev, failOn string) string {
+	if failOn == "" || failOn == "none" {
+		return "passes: --fail-on none"
+	}
+	return fmt.Sprintf("passes: %s is below --fail-on %s", sev, failOn)
+}
+
+func caseName(key, id, host string) string {
+	if key != "" {
+		return key
+	}
+	if host != "" {
+		return id + "@" + host
+	}
+	return id
+}
+
+// diagnosesRun lists each diagnosis of the rules that ran, once, in order.
+func diagnosesRun(rs []RuleRef) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, ru := range rs {
+		d := ru.Diagnosis
+		if d == "" {
+			d = ru.ID
+		}
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func findingLine(it Item) string {

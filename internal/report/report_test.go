@@ -150,32 +150,57 @@ func TestDayRangeFoldsLongSpans(t *testing.T) {
 	}
 }
 
-func TestJUnitCasesPerRuleAndInput(t *testing.T) {
+func TestJUnitCasesPerIncidentFollowFailOn(t *testing.T) {
+	r := sampleReport()
+	doc := junitOf(t, r)
+	if len(doc.Suites) != 3 {
+		t.Fatalf("%d suites, want one per input", len(doc.Suites))
+	}
+	logs, bundle, gone := doc.Suites[0], doc.Suites[1], doc.Suites[2]
+	// logs/: the high incident fails at --fail-on high; the low one passes with its details in
+	// system-out; the suppressed one is skipped.
+	if logs.Tests != 3 || logs.Failures != 1 || logs.Skipped != 1 {
+		t.Errorf("logs suite %+v", logs)
+	}
+	var low *junitCase
+	for i, c := range logs.Cases {
+		if c.Name == "unknown-diagnosis" {
+			low = &logs.Cases[i]
+		}
+	}
+	if low == nil || low.Failure != nil || !strings.Contains(low.SystemOut, "passes: low is below --fail-on high") {
+		t.Errorf("low incident case %+v, want passing with details", low)
+	}
+	if bundle.Failures != 1 || bundle.Cases[0].Failure == nil || !strings.Contains(bundle.Cases[0].Failure.Text, "THIN-07") {
+		t.Errorf("bundle suite %+v", bundle)
+	}
+	if gone.Errors != 1 || gone.Cases[0].Error == nil || gone.Failures != 0 || gone.Tests != 4 {
+		t.Errorf("unreadable input suite %+v", gone)
+	}
+	if doc.Tests != 3+3+4 || doc.Failures != 2 || doc.Errors != 1 {
+		t.Errorf("totals %+v", doc)
+	}
+	r.FailOn = "none"
+	if doc := junitOf(t, r); doc.Failures != 0 || doc.Errors != 1 {
+		t.Errorf("at --fail-on none: %d failures, %d errors; want 0 and the unreadable input", doc.Failures, doc.Errors)
+	}
+	r.FailOn = "low"
+	if doc := junitOf(t, r); doc.Failures != 3 {
+		t.Errorf("at --fail-on low: %d failures, want 3 (two incidents in logs/, one in the bundle)", doc.Failures)
+	}
+}
+
+func junitOf(t *testing.T, r *Report) junitSuites {
+	t.Helper()
 	var b bytes.Buffer
-	if err := WriteJUnit(&b, sampleReport()); err != nil {
+	if err := WriteJUnit(&b, r); err != nil {
 		t.Fatal(err)
 	}
 	var doc junitSuites
 	if err := xml.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatalf("%v\n%s", err, b.String())
 	}
-	if len(doc.Suites) != 3 {
-		t.Fatalf("%d suites, want one per input", len(doc.Suites))
-	}
-	logs, bundle, gone := doc.Suites[0], doc.Suites[1], doc.Suites[2]
-	// logs/: the high finding (evidence in logs/a.evtx) and the user rule fail; the suppressed one is skipped.
-	if logs.Tests != 3 || logs.Failures != 2 || logs.Skipped != 1 {
-		t.Errorf("logs suite %+v", logs)
-	}
-	if bundle.Failures != 1 || bundle.Cases[0].Failure == nil || !strings.Contains(bundle.Cases[0].Failure.Text, "THIN-07") {
-		t.Errorf("bundle suite %+v", bundle)
-	}
-	if gone.Errors != 1 || gone.Cases[0].Error == nil || gone.Failures != 0 {
-		t.Errorf("unreadable input suite %+v", gone)
-	}
-	if doc.Tests != 3+3+4 || doc.Failures != 3 || doc.Errors != 1 {
-		t.Errorf("totals %+v", doc)
-	}
+	return doc
 }
 
 func TestUnderMatchesDirsArchivesStdin(t *testing.T) {

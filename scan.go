@@ -217,7 +217,11 @@ func (sc *scan) once(ctx context.Context, inputs []Input) error {
 	eng := engine.New(sc.d.set, win)
 	opts := source.Options{Filter: sc.d.set.Filter(), Stdin: sc.stdin, OnOther: reg.take, Progress: sc.d.cfg.Progress}
 	w := &sc.res.window
-	w.Since, w.Until = win.Since, win.Until
+	before, after := w.Before, w.After
+	if !sc.d.cfg.Separate || w.Since.IsZero() || win.Since.Before(w.Since) {
+		w.Since = win.Since
+	}
+	w.Until = win.Until
 	stats, err := source.Walk(paths, opts, func(ev *evtx.Event) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -244,6 +248,10 @@ func (sc *scan) once(ctx context.Context, inputs []Input) error {
 		return eng.Feed(ev)
 	})
 	sc.res.stats.Add(stats)
+	if sc.d.cfg.Separate {
+		w.Cases = append(w.Cases, report.CaseWindow{Input: strings.Join(paths, ", "), Since: win.Since, Until: win.Until,
+			Before: w.Before - before, After: w.After - after})
+	}
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,16 @@ type jsonWindow struct {
 	Kept        int        `json:"kept"`
 	AllSetAside bool       `json:"all_set_aside"`
 	Newest      *time.Time `json:"newest_event,omitempty"`
+	// Cases (schema 1.4): each --separate case's own window.
+	Cases []jsonCaseWindow `json:"cases,omitempty"`
+}
+
+type jsonCaseWindow struct {
+	Input  string     `json:"input"`
+	Since  *time.Time `json:"since,omitempty"`
+	Until  *time.Time `json:"until,omitempty"`
+	Before int        `json:"set_aside_before"`
+	After  int        `json:"set_aside_after"`
 }
 
 type jsonTool struct {
@@ -222,8 +232,12 @@ func windowJSON(w Window) *jsonWindow {
 	if w.Since.IsZero() && w.Until.IsZero() {
 		return nil
 	}
-	return &jsonWindow{Since: timePtr(w.Since), Until: timePtr(w.Until), Before: w.Before, After: w.After,
+	out := &jsonWindow{Since: timePtr(w.Since), Until: timePtr(w.Until), Before: w.Before, After: w.After,
 		Kept: w.Kept, AllSetAside: w.AllSetAside(), Newest: timePtr(w.Newest)}
+	for _, c := range w.Cases {
+		out.Cases = append(out.Cases, jsonCaseWindow{Input: c.Input, Since: timePtr(c.Since), Until: timePtr(c.Until), Before: c.Before, After: c.After})
+	}
+	return out
 }
 
 func timePtr(t time.Time) *time.Time {

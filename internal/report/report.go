@@ -30,7 +30,7 @@ import (
 // SchemaVersion is the version of the JSON report schema. The minor number
 // grows when fields are added; the major when a field changes meaning or
 // goes away.
-const SchemaVersion = "1.3"
+const SchemaVersion = "1.4"
 
 // Report is everything one scan produced.
 type Report struct {

@@ -17,6 +17,17 @@ type Window struct {
 	After        int       // licensing events after Until, set aside
 	Kept         int       // licensing events in the window
 	Newest       time.Time // newest licensing event read, in the window or not
+	// Cases holds each case's own window under --separate, where a relative
+	// since counts back from each case's newest event: one Since would be
+	// wrong for every case but the last.
+	Cases []CaseWindow
+}
+
+// CaseWindow is one --separate case's window and what it set aside.
+type CaseWindow struct {
+	Input         string
+	Since, Until  time.Time
+	Before, After int
 }
 
 // SetAside is how many licensing events the window set aside.
@@ -32,6 +43,9 @@ func (w Window) Note() string {
 	if w.SetAside() == 0 {
 		return ""
 	}
+	if len(w.Cases) > 0 {
+		return w.casesNote()
+	}
 	var why []string
 	if w.Before > 0 {
 		why = append(why, fmt.Sprintf("%s before %s (--since)", thousands(w.Before), stamp(w.Since)))
@@ -44,6 +58,30 @@ func (w Window) Note() string {
 			plural(w.SetAside(), "licensing event"), strings.Join(why, ", "), stamp(w.Newest))
 	}
 	return fmt.Sprintf("the time window set aside %s: %s", plural(w.SetAside(), "licensing event"), strings.Join(why, ", "))
+}
+
+// casesNote is Note for --separate: each case that set events aside, with
+// its own since.
+func (w Window) casesNote() string {
+	var parts []string
+	for _, c := range w.Cases {
+		var why []string
+		if c.Before > 0 {
+			why = append(why, fmt.Sprintf("%s before %s", thousands(c.Before), stamp(c.Since)))
+		}
+		if c.After > 0 {
+			why = append(why, fmt.Sprintf("%s after %s", thousands(c.After), stamp(c.Until)))
+		}
+		if len(why) > 0 {
+			parts = append(parts, c.Input+": "+strings.Join(why, ", "))
+		}
+	}
+	head := fmt.Sprintf("the time window set aside %s, each case from its own newest event", plural(w.SetAside(), "licensing event"))
+	if w.AllSetAside() {
+		head = fmt.Sprintf("the time window set aside all %s, each case from its own newest event", plural(w.SetAside(), "licensing event"))
+		return head + " (" + strings.Join(parts, "; ") + "); newest licensing event " + stamp(w.Newest) + "; nothing was diagnosed"
+	}
+	return head + " (" + strings.Join(parts, "; ") + ")"
 }
 
 // Warnings are the report's warnings: conditions that are no error but

@@ -34,6 +34,8 @@ var Diagnoses = []string{
 	// issue #18's new failure modes (rules/builtin/70-new-diagnoses.toml)
 	"licensing-timed-out", "license-service-crashed",
 	"cal-pool-running-low", "cannot-issue-client-license",
+	// seen in registry exports only (scenarios with [[registry]])
+	"licensing-policy-overrides-local",
 }
 
 // Eras a scenario may name; 2000 and 2003 write classic sources.
@@ -49,6 +51,9 @@ type Scenario struct {
 	Expect      Expect  `toml:"expect"`
 	Noise       Noise   `toml:"noise"`
 	Events      []Event `toml:"event"`
+	// Registry holds registry exports that belong with the log (a bundle's
+	// .reg files), for diagnoses the configuration shows.
+	Registry []Registry `toml:"registry"`
 
 	File string `toml:"-"` // path inside the loaded fs
 }
@@ -195,6 +200,15 @@ func keyLine(b []byte, key toml.Key) int {
 	return 1
 }
 
+var registryHeader = regexp.MustCompile(`(?m)^[ \t]*\[\[registry\]\]`)
+
+func registryLine(b []byte) int {
+	if loc := registryHeader.FindIndex(b); loc != nil {
+		return 1 + bytes.Count(b[:loc[0]], []byte("\n"))
+	}
+	return 1
+}
+
 func lineOf(b []byte, key string) int { return keyLine(b, toml.Key{key}) }
 
 // validate checks everything a timeline needs; errors start with the line.
@@ -220,6 +234,11 @@ func (s *Scenario) validate(b []byte) error {
 	}
 	if tz := s.Noise.TimeZone; tz != "" && !timeZoneRE.MatchString(tz) {
 		return fmt.Errorf("%d: noise.time_zone %q is not \"<bias minutes> <name>\" (e.g. \"300 Eastern Standard Time\")", lineOf(b, "time_zone"), tz)
+	}
+	for _, r := range s.Registry {
+		if err := r.validate(s.Noise.Hosts); err != nil {
+			return fmt.Errorf("%d: %w", registryLine(b), err)
+		}
 	}
 	for i := range s.Events {
 		if err := s.Events[i].validate(); err != nil {

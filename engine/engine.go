@@ -98,7 +98,9 @@ type Engine struct {
 	lowered map[string]string
 	// zones are the hosts' time zones their logs revealed (zone.go).
 	zones map[string]*rules.Zone
-	dedup *dedup
+	// builds are the hosts' OS builds their logs revealed (osbuild.go).
+	builds map[string]hostBuild
+	dedup  *dedup
 }
 
 type indexKey struct {
@@ -154,6 +156,7 @@ func (e *Engine) Feed(ev *evtx.Event) error {
 	}
 	e.noteHost(ev.Computer, t)
 	e.noteZone(ev)
+	e.noteBuild(ev)
 	if selected {
 		e.seq++
 		e.buf.push(queued{ev: ev, seq: e.seq})
@@ -293,6 +296,7 @@ func (e *Engine) findings(now time.Time) []Finding {
 	}
 	out = append(out, e.configFindings(now)...) // on = "config" rules (config.go)
 	out = e.incidents(out, now)
+	e.addBuilds(out)
 	e.stats.Transient = countTransient(out)
 	return out
 }

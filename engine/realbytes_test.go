@@ -82,13 +82,18 @@ facts = { key = "Data(\"param4\")", host = "Computer" }
 	}
 	// The filter passes the rule's 7040 and the EventLog 6013 uptime
 	// records the engine reads each host's time zone from.
-	zone := 0
+	// records the engine reads each host's time zone from, and the 6009
+	// boot records it reads the OS build from.
+	zone, boot := 0, 0
 	for _, ev := range regexp.MustCompile(`(?s)<Event .*?</Event>`).FindAll(xml, -1) {
 		if bytes.Contains(ev, []byte(`Name="EventLog"`)) && bytes.Contains(ev, []byte(">6013</EventID>")) {
 			zone++
 		}
+		if bytes.Contains(ev, []byte(`Name="EventLog"`)) && bytes.Contains(ev, []byte(">6009</EventID>")) {
+			boot++
+		}
 	}
-	if st.Records != 1160 || eng.Stats().Events != 52+zone {
-		t.Errorf("reader records %d (want 1160), engine fed %d (want 52 7040s + %d 6013s)", st.Records, eng.Stats().Events, zone)
+	if st.Records != 1160 || eng.Stats().Events != 52+zone+boot {
+		t.Errorf("reader records %d (want 1160), engine fed %d (want 52 7040s + %d 6013s + %d 6009s)", st.Records, eng.Stats().Events, zone, boot)
 	}
 }

@@ -155,8 +155,9 @@ func (s *Set) Selects() []EventRef {
 // decoder asks for every record of every input.
 func (s *Set) Filter() evtx.Filter {
 	ids := map[uint16][]string{}
-	// The engine reads each host's time zone from ZoneEvents (LocalDate).
-	for _, e := range append(s.Selects(), ZoneEvents...) {
+	// The engine reads each host's time zone from ZoneEvents (LocalDate)
+	// and its OS build from BuildEvents.
+	for _, e := range append(append(s.Selects(), ZoneEvents...), BuildEvents...) {
 		ids[e.ID] = append(ids[e.ID], e.Provider)
 	}
 	return func(provider string, id uint16) bool {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -107,13 +108,18 @@ func TestScenariosDiagnosedAsExpected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
 	for _, s := range all {
+		// Each in its own folder: a scenario with a registry export is
+		// scanned as a bundle folder holds it, the .reg beside the log.
+		dir := t.TempDir()
 		path := filepath.Join(dir, s.ID+".evtx")
 		if _, err := writeScenario(s, path, 1, scenario.DefaultStart, 0); err != nil {
 			t.Fatal(err)
 		}
-		code, out, stderr := genCLI(t, "scan", "--fail-on", "none", "--format", "json", path)
+		if err := writeRegistryFiles(s, path, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		code, out, stderr := genCLI(t, "scan", "--fail-on", "none", "--format", "json", dir)
 		if code != 0 {
 			t.Fatalf("%s: scan exit %d: %s", s.ID, code, stderr)
 		}

@@ -36,7 +36,11 @@ func TestScanScenarioBundle(t *testing.T) {
 			t.Fatal(err)
 		}
 		name := "bundles/" + sc.ID + ".tgz"
-		writeFixtureFile(t, name, string(tgz(t, map[string][]byte{"logs/System.evtx": buf.Bytes(), "msinfo.txt": []byte("host info")})))
+		members := map[string][]byte{"logs/System.evtx": buf.Bytes(), "msinfo.txt": []byte("host info")}
+		for _, f := range sc.RegistryFiles() {
+			members[f.Name] = f.Data
+		}
+		writeFixtureFile(t, name, string(tgz(t, members)))
 		inputs = append(inputs, name)
 	}
 
@@ -78,6 +82,11 @@ func TestScanScenarioBundle(t *testing.T) {
 				found = true
 			}
 		}
+		if len(sc.Registry) > 0 {
+			// Found from the configuration: no event evidence names the member.
+			checkRegistryBundle(t, sc, "bundles/"+sc.ID+".tgz")
+			continue
+		}
 		if !healthy(sc) && !found {
 			t.Errorf("%s: want %s %v; findings from its log: %v", sc.ID, sc.Expect.Diagnosis, sc.Expect.Group, got)
 		}
@@ -115,4 +124,31 @@ func anyUnder(ev []struct{ File string }, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// checkRegistryBundle scans one bundle whose diagnosis comes from its
+// registry export (a .reg member beside logs/System.evtx): the diagnosis
+// ranks first for the scenario's host, or nothing above info for a healthy
+// configuration.
+func checkRegistryBundle(t *testing.T, sc scenario.Scenario, bundle string) {
+	t.Helper()
+	_, out, stderr := scanCLI(t, "", "scan", "--format", "json", "--fail-on", "none", bundle)
+	var rep struct {
+		Findings []struct{ ID, Severity, Host string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%s: %v: %s", sc.ID, err, stderr)
+	}
+	if healthy(sc) {
+		for _, f := range rep.Findings {
+			if f.Severity != "info" {
+				t.Errorf("%s (healthy): %s %s", sc.ID, f.ID, f.Severity)
+			}
+		}
+		return
+	}
+	if len(rep.Findings) == 0 || rep.Findings[0].ID != sc.Expect.Diagnosis ||
+		!strings.EqualFold(rep.Findings[0].Host, sc.Expect.Group["host"]) {
+		t.Errorf("%s: findings %+v, want %s for %s first", sc.ID, rep.Findings, sc.Expect.Diagnosis, sc.Expect.Group["host"])
+	}
 }

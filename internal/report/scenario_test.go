@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -94,11 +95,24 @@ func render(t *testing.T, r *Report, format string) string {
 func TestNoLicenseServerStepsFollowTheEra(t *testing.T) {
 	old := findingOf(t, scanScenario(t, "no-license-server-2003"), "no-license-server")
 	modern := findingOf(t, scanScenario(t, "no-license-server-2019"), "no-license-server")
-	if c := CaseOf(old.Finding); !slices.Equal(c.Eras, []string{"2000", "2003"}) {
-		t.Errorf("2003 log: eras %v, want [2000 2003]", c.Eras)
+	// The boot events (6009) name the build, which pins the era.
+	if c := CaseOf(old.Finding); !slices.Equal(c.Eras, []string{"2003"}) || old.Facts["os_build"] != 3790 {
+		t.Errorf("2003 log: eras %v (os_build %v), want [2003] from build 3790", c.Eras, old.Facts["os_build"])
 	}
-	if c := CaseOf(modern.Finding); !slices.Equal(c.Eras, []string{"2019", "2022", "2025"}) {
-		t.Errorf("2019 log: eras %v, want [2019 2022 2025]", c.Eras)
+	if c := CaseOf(modern.Finding); !slices.Equal(c.Eras, []string{"2019"}) || modern.Facts["os_build"] != 17763 {
+		t.Errorf("2019 log: eras %v (os_build %v), want [2019] from build 17763", c.Eras, modern.Facts["os_build"])
+	}
+	// Without them the event ids alone narrow it to a range.
+	withoutBuild := func(f engine.Finding) engine.Finding {
+		f.Facts = maps.Clone(f.Facts)
+		delete(f.Facts, "os_build")
+		return f
+	}
+	if c := CaseOf(withoutBuild(old.Finding)); !slices.Equal(c.Eras, []string{"2000", "2003"}) {
+		t.Errorf("2003 log without its build: eras %v, want [2000 2003]", c.Eras)
+	}
+	if c := CaseOf(withoutBuild(modern.Finding)); !slices.Equal(c.Eras, []string{"2019", "2022", "2025"}) {
+		t.Errorf("2019 log without its build: eras %v, want [2019 2022 2025]", c.Eras)
 	}
 	ids := func(it Item) []string {
 		var out []string

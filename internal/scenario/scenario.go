@@ -36,6 +36,8 @@ var Diagnoses = []string{
 	"cal-pool-running-low", "cannot-issue-client-license",
 	// seen in registry exports only (scenarios with [[registry]])
 	"licensing-policy-overrides-local",
+	// Windows 2003 only (TermService 1029–1040)
+	"per-session-licenses-exhausted",
 }
 
 // Eras a scenario may name; 2000 and 2003 write classic sources.

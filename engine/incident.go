@@ -28,6 +28,7 @@ func (e *Engine) incidents(fs []Finding, now time.Time) []Finding {
 	supersede(e.set, fs, now)
 	rank(fs, now)
 	fs = mergeIncidents(e.set, fs)
+	fs = explain(e.set, fs)
 	link(e.set, fs)
 	return order(fs, now)
 }

@@ -30,6 +30,14 @@ type Diagnosis struct {
 	// SupersededBy (created with that id when there is none yet).
 	SupersededBy string `toml:"superseded_by"`
 	StaleWhen    string `toml:"stale_when"`
+	// ExplainedBy and ExplainedWhen: a finding of this diagnosis that a
+	// linked, active finding of one of ExplainedBy accounts for (when
+	// ExplainedWhen holds; always when it is empty) is not a diagnosis of
+	// its own but a misreading of the same events: it folds into that
+	// finding. A 22 for "Windows Server 2019 - RDS Per User CAL" beside
+	// per-user CALs of 2016 is a version problem, not a mode mismatch.
+	ExplainedBy   []string `toml:"explained_by"`
+	ExplainedWhen string   `toml:"explained_when"`
 }
 
 // CompiledDiagnosis is a validated [[diagnosis]] with StaleWhen compiled.
@@ -38,6 +46,34 @@ type CompiledDiagnosis struct {
 	File  string
 	Line  int
 	Stale *Program // nil when StaleWhen is empty
+	// Explained is ExplainedWhen compiled, nil when empty.
+	Explained *Program
+}
+
+// ExplainEnv is what explained_when sees: the finding that may be
+// explained (Facts, Host) and the one that may explain it (By, ByHost).
+type ExplainEnv struct {
+	ID, Host   string
+	Facts      map[string]any
+	ByID       string
+	ByHost     string
+	By         map[string]any
+	CalType    func(product string) string
+	CalVersion func(product string) string
+}
+
+// IsExplained evaluates ExplainedWhen; empty holds, an evaluation error
+// (a fact missing) does not.
+func (d *CompiledDiagnosis) IsExplained(env *ExplainEnv) bool {
+	if d == nil || len(d.ExplainedBy) == 0 {
+		return false
+	}
+	if d.Explained == nil {
+		return true
+	}
+	env.CalType, env.CalVersion = CalType, CalVersion
+	ok, err := d.Explained.Bool(env)
+	return err == nil && ok
 }
 
 // DiagnosisEnv is what stale_when sees: the finding as built.
@@ -175,7 +211,22 @@ func compileDiagnosis(d rawDiagnosis) (*CompiledDiagnosis, Problems) {
 	if (d.SupersededBy == "") != (d.StaleWhen == "") {
 		bad("superseded_by and stale_when go together")
 	}
+	for _, s := range d.ExplainedBy {
+		if !idRe.MatchString(s) || s == d.ID {
+			bad("explained_by: %q is not another diagnosis id", s)
+		}
+	}
+	if d.ExplainedWhen != "" && len(d.ExplainedBy) == 0 {
+		bad("explained_when needs explained_by")
+	}
 	c := &CompiledDiagnosis{Diagnosis: d.Diagnosis, File: d.file, Line: d.line}
+	if d.ExplainedWhen != "" {
+		p, err := compileExplainExpr(d.ExplainedWhen)
+		if err != nil {
+			bad("explained_when = %q: %v", d.ExplainedWhen, err)
+		}
+		c.Explained = p
+	}
 	if d.StaleWhen != "" {
 		p, err := compileDiagnosisExpr(d.StaleWhen)
 		if err != nil {
@@ -189,14 +240,18 @@ func compileDiagnosis(d rawDiagnosis) (*CompiledDiagnosis, Problems) {
 	return c, nil
 }
 
-func compileDiagnosisExpr(src string) (*Program, error) {
+func compileExplainExpr(src string) (*Program, error) { return compileWithEnv(src, &ExplainEnv{}) }
+
+func compileDiagnosisExpr(src string) (*Program, error) { return compileWithEnv(src, &DiagnosisEnv{}) }
+
+func compileWithEnv(src string, env any) (*Program, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, fmt.Errorf("empty expression")
 	}
 	if len(src) > MaxExprLen {
 		return nil, fmt.Errorf("expression longer than %d characters", MaxExprLen)
 	}
-	opts := []expr.Option{expr.MaxNodes(MaxExprNodes), expr.Timezone("UTC"), expr.Env(&DiagnosisEnv{}), expr.AsBool()}
+	opts := []expr.Option{expr.MaxNodes(MaxExprNodes), expr.Timezone("UTC"), expr.Env(env), expr.AsBool()}
 	for _, b := range deniedBuiltins {
 		opts = append(opts, expr.DisableBuiltin(b))
 	}

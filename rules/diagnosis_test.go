@@ -81,6 +81,15 @@ stale_when = "Facts.days_left <"
 
 [[diagnosis]]
 id = "y"
+
+[[diagnosis]]
+id = "u"
+explained_when = "By.cal_type == ''"
+
+[[diagnosis]]
+id = "t"
+explained_by = ["t"]
+explained_when = "Nope.x"
 `)
 	_, err := Load(p)
 	var ps Problems
@@ -94,6 +103,9 @@ id = "y"
 		p + `:13: diagnosis y: superseded_by and stale_when go together`,
 		p + `:18: diagnosis w: stale_when = "Facts.days_left <"`,
 		p + `:23: diagnosis y: duplicate diagnosis id (first defined at ` + p + `:13)`,
+		p + `:26: diagnosis u: explained_when needs explained_by`,
+		p + `:30: diagnosis t: explained_by: "t" is not another diagnosis id`,
+		p + `:30: diagnosis t: explained_when = "Nope.x"`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("missing %q in:\n%s", want, text)

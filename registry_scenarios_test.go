@@ -75,17 +75,7 @@ func TestRegistryScenarios(t *testing.T) {
 func bundleDir(t *testing.T, sc scenario.Scenario, withReg bool) string {
 	t.Helper()
 	dir := t.TempDir()
-	var buf bytes.Buffer
-	w := writer.New(&buf)
-	for _, r := range sc.Generate(1, scenario.DefaultStart, 0) {
-		if err := w.Write(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "System.evtx"), buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "System.evtx"), scenarioEVTX(t, sc), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if withReg {
@@ -96,4 +86,20 @@ func bundleDir(t *testing.T, sc scenario.Scenario, withReg bool) string {
 		}
 	}
 	return dir
+}
+
+// scenarioEVTX is a scenario's log as the project's encoder writes it.
+func scenarioEVTX(t *testing.T, sc scenario.Scenario) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := writer.New(&buf)
+	for _, r := range sc.Generate(1, scenario.DefaultStart, 0) {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

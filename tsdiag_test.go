@@ -1,7 +1,6 @@
 package tsdiag_test
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"github.com/tsdiag/tsdiag"
 	"github.com/tsdiag/tsdiag/evtx"
 	"github.com/tsdiag/tsdiag/evtx/source"
-	"github.com/tsdiag/tsdiag/evtx/writer"
 	"github.com/tsdiag/tsdiag/internal/scenario"
 )
 
@@ -27,17 +25,7 @@ func caseDir(t *testing.T, id string, mode string) string {
 	dir := t.TempDir()
 	host := filepath.Join(dir, "RDSH01")
 	os.MkdirAll(host, 0o755)
-	var buf bytes.Buffer
-	w := writer.New(&buf)
-	for _, r := range sc.Generate(1, scenario.DefaultStart, 0) {
-		if err := w.Write(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(host, "System.evtx"), buf.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(host, "System.evtx"), scenarioEVTX(t, sc), 0o644)
 	if mode != "" {
 		reg := "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\RCM\\Licensing Core]\r\n\"LicensingMode\"=dword:0000000" + mode + "\r\n"
 		os.WriteFile(filepath.Join(host, "licensing.reg"), []byte(reg), 0o644)

@@ -3,7 +3,8 @@ package scenario
 import (
 	"encoding/binary"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"unicode/utf16"
 )
@@ -49,13 +50,13 @@ func (r Registry) text() string {
 	b.WriteString("Windows Registry Editor Version 5.00\r\n")
 	for _, k := range r.Keys {
 		fmt.Fprintf(&b, "\r\n[%s]\r\n", k.Path)
-		for _, n := range sortedKeys(k.DWORD) {
+		for _, n := range slices.Sorted(maps.Keys(k.DWORD)) {
 			fmt.Fprintf(&b, "%s=dword:%08x\r\n", regQuote(n), k.DWORD[n])
 		}
-		for _, n := range sortedKeys(k.SZ) {
+		for _, n := range slices.Sorted(maps.Keys(k.SZ)) {
 			fmt.Fprintf(&b, "%s=%s\r\n", regQuote(n), regQuote(k.SZ[n]))
 		}
-		for _, n := range sortedKeys(k.MultiSZ) {
+		for _, n := range slices.Sorted(maps.Keys(k.MultiSZ)) {
 			fmt.Fprintf(&b, "%s=hex(7):%s\r\n", regQuote(n), multiSZHex(k.MultiSZ[n]))
 		}
 	}
@@ -90,15 +91,6 @@ func utf16File(s string) []byte {
 	for _, u := range units {
 		out = binary.LittleEndian.AppendUint16(out, u)
 	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
 

@@ -12,7 +12,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; co
 h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid var(--line); padding-bottom: .3rem; }
 h3 { font-size: 1rem; }
 .muted, .tick { color: var(--muted); fill: var(--muted); font-size: .8rem; }
-svg .tick { font-size: 12px; }
+svg .tick { font-size: 13px; }
 #case { font-size: 1.05rem; margin: .2rem 0 .6rem; }
 .nb, .host, .id { white-space: nowrap; }
 code, pre { font-family: ui-monospace, "Cascadia Mono", Consolas, monospace; font-size: .85rem; }
@@ -39,20 +39,20 @@ tr.symptom td:first-child { padding-left: 1.2rem; }
 .chart { width: 100%; height: auto; display: block; } .chart .bar { fill: #3f6fb5; } .chart .axis { stroke: var(--muted); stroke-width: 1; } .chart .grid { stroke: var(--line); stroke-dasharray: 3 3; }
 ol.steps > li { margin-bottom: .9rem; } .risk { font-size: .8rem; color: var(--muted); } .last { color: var(--crit); font-weight: 600; }
 .warn { background: #fff4e5; border-left: 4px solid var(--med); padding: .4rem .7rem; margin: .4rem 0; }
-.tl { margin: .5rem 0 1rem; }
+.tl { margin: .5rem 0 1rem; padding: 0 6px; } /* room for marks centred on the ends */
 .tl-lane { border-top: 1px solid var(--line); padding: .3rem 0 .4rem; }
 .tl-host { font-weight: 700; font-size: .9rem; }
 .tl-row { margin: .15rem 0 .35rem; }
 .tl-label { font-size: .82rem; }
 .tl-symptom .tl-label { padding-left: 1rem; }
-.tl-track { position: relative; height: 16px; background: #f4f6f8; border-radius: 2px; margin-top: 2px; }
-.tl-span { position: absolute; top: 2px; bottom: 2px; min-width: 3px; border: 1px solid transparent; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+.tl-track { position: relative; height: 18px; background: #f4f6f8; border-radius: 2px; margin-top: 2px; }
+.tl-span { position: absolute; top: 5px; bottom: 5px; min-width: 3px; border: 1px solid transparent; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 .sp-critical { background: var(--crit); border-color: var(--crit); }
 .sp-high { background: repeating-linear-gradient(135deg, var(--high) 0 3px, #fff 3px 6px); border-color: var(--high); }
-.sp-medium { background: repeating-linear-gradient(90deg, #b37400 0 2px, #ffe9a8 2px 6px); border-color: #b37400; }
+.sp-medium { background: repeating-linear-gradient(0deg, #b37400 0 2px, #ffe9a8 2px 4px); border-color: #b37400; }
 .sp-low { background: #d4e6f7; border-color: var(--low); }
 .sp-info { background: #fff; border: 1px dashed #616161; }
-.tl-ev { position: absolute; top: 0; bottom: 0; width: 1px; margin-left: -.5px; background: #111; opacity: .55; }
+.tl-ev { position: absolute; top: 0; bottom: 0; width: 1px; margin-left: -.5px; background: #111; opacity: .6; }
 .tl-res { position: absolute; top: -3px; font-style: normal; font-weight: 700; color: #1b5e20; transform: translateX(-50%); font-size: .8rem; }
 .tl-axis { position: relative; height: 1.4rem; border-top: 1px solid var(--muted); font-size: .75rem; color: var(--muted); }
 .tl-tick { position: absolute; top: .15rem; white-space: nowrap; }
@@ -117,17 +117,17 @@ const pageHTML = `<!DOCTYPE html>
 {{end}}
 {{with .Timeline}}<section id="timeline">
 <h2>Incident timeline</h2>
-<p class="muted">Every finding on one time axis (UTC, {{.Span}}), one lane per host, in the order the trouble began. A bar runs from the incident's first event to its last; the thin marks are the events kept as evidence; ✓ marks where it was resolved.</p>
+<p class="muted">Every finding on one time axis (UTC, {{.Span}}), one lane per host, in the order the trouble began. A bar runs from the incident's first event to its last; the thin marks crossing it are the events kept as evidence (the first and the latest); ✓ marks where it was resolved.</p>
 <div class="tl" data-start="{{.StartISO}}" data-end="{{.EndISO}}">
 {{range .Lanes}}<div class="tl-lane"><div class="tl-host host">{{.Host}}</div>
 {{range .Rows}}<div class="tl-row{{if .CauseRank}} tl-symptom{{end}}" data-rank="{{.Rank}}" data-first="{{.FirstISO}}" data-last="{{.LastISO}}">
-<div class="tl-label">{{if .CauseRank}}↳ {{end}}<a href="#{{.Anchor}}">#{{.Rank}}</a> <span class="sev sev-{{.Severity}}">{{.Severity}}</span> <code class="id">{{.ID}}</code> <span class="muted"><span class="nb">{{.When}}</span> · {{.Count}} events{{if ne .Status "active"}} · <strong>{{.Status}}</strong>{{end}}{{if .CauseRank}} · symptom of <a href="#f{{.CauseRank}}">#{{.CauseRank}}</a>{{end}}</span></div>
+<div class="tl-label">{{if .CauseRank}}↳ {{end}}<a href="#{{.Anchor}}">#{{.Rank}}</a> <span class="sev sev-{{.Severity}}">{{.Severity}}</span> <code class="id">{{.ID}}</code>{{range .Labels}} <span class="nb">{{.}}</span>{{end}} <span class="muted"><span class="nb">{{.When}}</span> · {{.Count}} events{{if ne .Status "active"}} · <strong>{{.Status}}</strong>{{end}}{{if .CauseRank}} · symptom of <a href="#f{{.CauseRank}}">#{{.CauseRank}}</a>{{end}}</span></div>
 <div class="tl-track"><span class="tl-span sp-{{.Severity}}" style="left:{{pct .Left}}%;width:{{pct .Width}}%" title="#{{.Rank}} {{.ID}}: {{.When}}"></span>{{range .Marks}}<i class="tl-ev" style="left:{{pct .Pos}}%" data-t="{{.ISO}}" title="{{.Title}}"></i>{{end}}{{with .Resolved}}<i class="tl-res" style="left:{{pct .Pos}}%" data-t="{{.ISO}}" title="{{.Title}}">✓</i>{{end}}</div>
 </div>
 {{end}}</div>
 {{end}}<div class="tl-axis"><span class="tl-tick tl-start" style="left:0%" data-t="{{.Start.ISO}}">{{.Start.Label}}</span>{{range .Ticks}}<span class="tl-tick tl-mid" style="left:{{pct .Pos}}%" data-t="{{.ISO}}">{{.Label}}</span>{{end}}<span class="tl-tick tl-end" style="left:100%" data-t="{{.End.ISO}}">{{.End.Label}}</span></div>
 </div>
-<ul class="legend"><li><span class="tl-span sp-critical"></span> critical (solid)</li><li><span class="tl-span sp-high"></span> high (diagonal hatch)</li><li><span class="tl-span sp-medium"></span> medium (vertical lines)</li><li><span class="tl-span sp-low"></span> low (pale)</li><li><span class="tl-span sp-info"></span> info, resolved or transient (dashed outline)</li></ul>
+<ul class="legend"><li><span class="tl-span sp-critical"></span> critical (solid)</li><li><span class="tl-span sp-high"></span> high (diagonal hatch)</li><li><span class="tl-span sp-medium"></span> medium (horizontal lines)</li><li><span class="tl-span sp-low"></span> low (pale)</li><li><span class="tl-span sp-info"></span> info, resolved or transient (dashed outline)</li></ul>
 </section>{{end}}
 <section id="histogram">
 <h2>Events over time</h2>

@@ -41,6 +41,7 @@ type tlRow struct {
 	Count                        int
 	Left, Width                  float64 // percent of the axis
 	FirstISO, LastISO            string
+	Labels                       []string // incident labels beyond host (license_server=LS01)
 	Marks                        []tlMark
 	Resolved                     *tlMark
 }
@@ -106,6 +107,11 @@ func timelineOf(r *Report) *tlView {
 			When: minuteStamp(f.FirstSeen) + " → " + minuteStamp(last), Count: f.Count,
 			Left: pos(f.FirstSeen), Width: pos(last) - pos(f.FirstSeen),
 			FirstISO: f.FirstSeen.UTC().Format(time.RFC3339), LastISO: last.UTC().Format(time.RFC3339)}
+		for _, k := range sortedKeys(f.Group) {
+			if k != "host" {
+				row.Labels = append(row.Labels, printable(k+"="+f.Group[k]))
+			}
+		}
 		if c := r.causeOf(f); c != nil {
 			row.CauseRank = c.Rank
 		}

@@ -50,7 +50,7 @@ ol.steps > li { margin-bottom: .9rem; } .risk { font-size: .8rem; color: var(--m
 .sp-critical { background: var(--crit); border-color: var(--crit); }
 .sp-high { background: repeating-linear-gradient(135deg, var(--high) 0 3px, #fff 3px 6px); border-color: var(--high); }
 .sp-medium { background: repeating-linear-gradient(0deg, #b37400 0 2px, #ffe9a8 2px 4px); border-color: #b37400; }
-.sp-low { background: #d4e6f7; border-color: var(--low); }
+.sp-low { background: #d4e6f7; border: 1px dotted var(--low); }
 .sp-info { background: #fff; border: 1px dashed #616161; }
 .tl-ev { position: absolute; top: 0; bottom: 0; width: 1px; margin-left: -.5px; background: #111; opacity: .6; }
 .tl-res { position: absolute; top: -3px; font-style: normal; font-weight: 700; color: #1b5e20; transform: translateX(-50%); font-size: .8rem; }
@@ -127,7 +127,7 @@ const pageHTML = `<!DOCTYPE html>
 {{end}}</div>
 {{end}}<div class="tl-axis"><span class="tl-tick tl-start" style="left:0%" data-t="{{.Start.ISO}}">{{.Start.Label}}</span>{{range .Ticks}}<span class="tl-tick tl-mid" style="left:{{pct .Pos}}%" data-t="{{.ISO}}">{{.Label}}</span>{{end}}<span class="tl-tick tl-end" style="left:100%" data-t="{{.End.ISO}}">{{.End.Label}}</span></div>
 </div>
-<ul class="legend"><li><span class="tl-span sp-critical"></span> critical (solid)</li><li><span class="tl-span sp-high"></span> high (diagonal hatch)</li><li><span class="tl-span sp-medium"></span> medium (horizontal lines)</li><li><span class="tl-span sp-low"></span> low (pale)</li><li><span class="tl-span sp-info"></span> info, resolved or transient (dashed outline)</li></ul>
+<ul class="legend"><li><span class="tl-span sp-critical"></span> critical (solid)</li><li><span class="tl-span sp-high"></span> high (diagonal hatch)</li><li><span class="tl-span sp-medium"></span> medium (horizontal lines)</li><li><span class="tl-span sp-low"></span> low (pale, dotted outline)</li><li><span class="tl-span sp-info"></span> info, resolved or transient (dashed outline)</li></ul>
 </section>{{end}}
 <section id="histogram">
 <h2>Events over time</h2>

@@ -443,3 +443,37 @@ func TestHTMLHeaderPathsAndTitles(t *testing.T) {
 		t.Error("--full-paths does not show the input's path, or the default header is wrong")
 	}
 }
+
+// Severities differ by more than hue, so a grey-scale print tells them
+// apart: with every colour replaced by one token, each severity's badge
+// (with its ::before mark) and timeline bar still differ from the others',
+// and the badge carries the severity's name.
+func TestHTMLSeveritiesDifferWithoutColour(t *testing.T) {
+	colour := regexp.MustCompile(`#[0-9a-fA-F]{3,6}\b|var\(--[a-z]+\)`)
+	rules := func(selector string) string {
+		var out []string
+		for _, m := range regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(selector)+`(::before)? \{([^}]*)\}`).FindAllStringSubmatch(pageCSS, -1) {
+			out = append(out, m[1]+colour.ReplaceAllString(m[2], "C"))
+		}
+		return strings.Join(out, "|")
+	}
+	for _, prefix := range []string{".sev-", ".sp-"} {
+		seen := map[string]string{}
+		for _, sev := range []string{"critical", "high", "medium", "low", "info"} {
+			sig := rules(prefix + sev)
+			if sig == "" {
+				t.Fatalf("no CSS rule for %s%s", prefix, sev)
+			}
+			if other, dup := seen[sig]; dup {
+				t.Errorf("%s%s and %s%s differ only in colour: %s", prefix, sev, prefix, other, sig)
+			}
+			seen[sig] = sev
+		}
+	}
+	page := renderHTML(t, scanScenario(t, "cal-pool-exhausted-2016"))
+	for _, sev := range []string{"critical", "high", "medium"} {
+		if !strings.Contains(page, `<span class="sev sev-`+sev+`">`+sev+`</span>`) {
+			t.Errorf("no %s badge carrying its name", sev)
+		}
+	}
+}

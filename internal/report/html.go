@@ -45,12 +45,14 @@ type htmlPage struct {
 type htmlFinding struct {
 	Item
 	Anchor     string
-	Heading    string // the same title in the table and on the card
-	For        []string
+	Heading    string   // the same title in the table and on the card
+	For        []htmlKV // label and value; a line may break after the "=", never inside a host name
 	InputName  string
 	Facts      []htmlKV
 	First      string
 	Last       string
+	LastDay    string // Last in two parts the table may wrap between
+	LastTime   string
 	Seen       string
 	Status     string
 	StatusNote string
@@ -128,7 +130,7 @@ func (r *Report) htmlFindingOf(it Item) htmlFinding {
 	f := it.Finding
 	hf := htmlFinding{
 		Item: it, Anchor: fmt.Sprintf("f%d", f.Rank), Heading: f.Title, For: forParts(f),
-		First: stamp(f.FirstSeen), Last: stamp(f.LastSeen), Status: statusOf(f), StatusNote: statusNote(f),
+		First: stamp(f.FirstSeen), Last: stamp(f.LastSeen), LastDay: day(f.LastSeen), LastTime: f.LastSeen.UTC().Format("15:04:05Z"), Status: statusOf(f), StatusNote: statusNote(f),
 		Seen:     fmt.Sprintf("%s on %s", plural(f.Count, "event"), plural(len(f.Timeline), "day")),
 		Chart:    svgBars(f.Timeline, fmt.Sprintf("%s: events per day", f.ID), 120),
 		EventMix: eventMix(f.Evidence), Spread: spread(f.Evidence),
@@ -171,16 +173,16 @@ func (r *Report) htmlFindingOf(it Item) htmlFinding {
 
 // forParts is whom a finding is about, one "label=value" per part, each
 // kept on one line by the page (host names hold hyphens).
-func forParts(f engine.Finding) []string {
-	var out []string
+func forParts(f engine.Finding) []htmlKV {
+	var out []htmlKV
 	for _, k := range sortedKeys(f.Group) {
-		out = append(out, printable(k+"="+f.Group[k]))
+		out = append(out, htmlKV{printable(k), printable(f.Group[k])})
 	}
 	if f.Host != "" && f.Group["host"] == "" {
-		out = append(out, printable("host="+f.Host))
+		out = append(out, htmlKV{"host", printable(f.Host)})
 	}
 	if len(out) == 0 {
-		out = []string{"all events"}
+		out = []htmlKV{{V: "all events"}}
 	}
 	return out
 }

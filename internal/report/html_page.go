@@ -3,7 +3,7 @@ package report
 // pageCSS is the page's only style sheet. Severity never rests on hue
 // alone: each badge and timeline bar also differs in fill, outline or
 // pattern, and carries its name, so a grey-scale print tells critical from
-// high. Below 720 px the tables become one block per row (no sideways
+// high. Below 820 px on screen the tables become one block per row (no sideways
 // scrolling at 600 px); in print the links show their address.
 const pageCSS = `
 :root { --crit:#7a0012; --high:#c62828; --med:#f0a000; --low:#0b61a4; --info:#546e7a; --fg:#1d232a; --muted:#56616b; --line:#d9dee3; }
@@ -60,7 +60,7 @@ ol.steps > li { margin-bottom: .9rem; } .risk { font-size: .8rem; color: var(--m
 .legend { display: flex; flex-wrap: wrap; gap: .3rem 1rem; font-size: .8rem; padding: 0; list-style: none; }
 .legend .tl-span { position: static; display: inline-block; width: 2.2rem; height: .8rem; vertical-align: middle; }
 .refs a { overflow-wrap: anywhere; }
-@media (max-width: 720px) {
+@media screen and (max-width: 820px) {
   body { margin: .8rem auto; padding: 0 .6rem; }
   .finding { padding: .2rem .6rem .6rem; } .finding.symptom { margin-left: .5rem; }
   table.stack thead { display: none; }
@@ -73,7 +73,9 @@ ol.steps > li { margin-bottom: .9rem; } .risk { font-size: .8rem; color: var(--m
   table.stack td.rank::before, table.stack td.sevcell::before { content: none; }
 }
 @media print {
-  body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
+  html { font-size: 10pt; }
+  body { max-width: none; margin: 0; padding: 0; }
+  th, td { padding: .2rem .3rem; }
   .finding { break-inside: auto; border-color: #999; }
   h2, h3 { break-after: avoid; } .tl-row, tr { break-inside: avoid; }
   .refs a[href]::after { content: " (" attr(href) ")"; font-size: .8em; color: var(--muted); }
@@ -106,9 +108,9 @@ const pageHTML = `<!DOCTYPE html>
 <section id="summary">
 <h2>Findings</h2>
 <table class="stack findings">
-<thead><tr><th>#</th><th>Severity</th><th>Diagnosis</th><th>For</th><th>Status</th><th>Events</th><th>Last seen (UTC)</th></tr></thead>
+<thead><tr><th>#</th><th>Severity, status</th><th>Diagnosis</th><th>For</th><th>Events</th><th>Last seen (UTC)</th></tr></thead>
 <tbody>
-{{range .Findings}}<tr{{if .Cause}} class="symptom"{{end}} data-rank="{{.Rank}}"><td data-label="#" class="rank nb">{{if .Cause}}↳ {{end}}{{.Rank}}</td><td data-label="Severity" class="sevcell"><span class="sev sev-{{.Severity}}">{{.Severity}}</span></td><td data-label="Diagnosis"><a href="#{{.Anchor}}" class="heading">{{.Heading}}</a> <code class="id">{{.ID}}</code>{{if .Cause}}<br><span class="muted">symptom of <a href="#{{.Cause.Anchor}}">#{{.Cause.Rank}}</a></span>{{end}}</td><td data-label="For">{{range $i, $p := .For}}{{if $i}}, {{end}}<span class="nb">{{$p}}</span>{{end}}{{if .InputName}} <span class="muted nb">in {{.InputName}}</span>{{end}}</td><td data-label="Status"><span class="status status-{{.Status}}">{{.Status}}</span></td><td data-label="Events">{{.Count}}</td><td data-label="Last seen (UTC)" class="nb">{{.Last}}</td></tr>
+{{range .Findings}}<tr{{if .Cause}} class="symptom"{{end}} data-rank="{{.Rank}}"><td data-label="#" class="rank nb">{{if .Cause}}↳ {{end}}{{.Rank}}</td><td data-label="Severity" class="sevcell"><span class="sev sev-{{.Severity}}">{{.Severity}}</span> <span class="status status-{{.Status}}">{{.Status}}</span></td><td data-label="Diagnosis"><a href="#{{.Anchor}}" class="heading">{{.Heading}}</a> <code class="id">{{.ID}}</code>{{if .Cause}}<br><span class="muted">symptom of <a href="#{{.Cause.Anchor}}">#{{.Cause.Rank}}</a></span>{{end}}</td><td data-label="For">{{range $i, $p := .For}}{{if $i}}, {{end}}{{if $p.K}}<span class="nb">{{$p.K}}=</span><wbr>{{end}}<span class="nb host">{{$p.V}}</span>{{end}}{{if .InputName}} <span class="muted nb">in {{.InputName}}</span>{{end}}</td><td data-label="Events">{{.Count}}</td><td data-label="Last seen (UTC)"><span class="nb">{{.LastDay}}</span> <span class="nb">{{.LastTime}}</span></td></tr>
 {{end}}</tbody>
 </table>
 </section>
@@ -121,7 +123,7 @@ const pageHTML = `<!DOCTYPE html>
 <div class="tl" data-start="{{.StartISO}}" data-end="{{.EndISO}}">
 {{range .Lanes}}<div class="tl-lane"><div class="tl-host host">{{.Host}}</div>
 {{range .Rows}}<div class="tl-row{{if .CauseRank}} tl-symptom{{end}}" data-rank="{{.Rank}}" data-first="{{.FirstISO}}" data-last="{{.LastISO}}">
-<div class="tl-label">{{if .CauseRank}}↳ {{end}}<a href="#{{.Anchor}}">#{{.Rank}}</a> <span class="sev sev-{{.Severity}}">{{.Severity}}</span> <code class="id">{{.ID}}</code>{{range .Labels}} <span class="nb">{{.}}</span>{{end}} <span class="muted"><span class="nb">{{.When}}</span> · {{.Count}} events{{if ne .Status "active"}} · <strong>{{.Status}}</strong>{{end}}{{if .CauseRank}} · symptom of <a href="#f{{.CauseRank}}">#{{.CauseRank}}</a>{{end}}</span></div>
+<div class="tl-label">{{if .CauseRank}}↳ {{end}}<a href="#{{.Anchor}}">#{{.Rank}}</a> <span class="sev sev-{{.Severity}}">{{.Severity}}</span> <code class="id">{{.ID}}</code>{{range .Labels}} <span class="nb">{{.}}</span>{{end}} <span class="muted"><span class="nb">{{.When}}</span> · <span class="nb">{{.Count}} events</span>{{if ne .Status "active"}} · <strong>{{.Status}}</strong>{{end}}{{if .CauseRank}} · symptom of <a href="#f{{.CauseRank}}">#{{.CauseRank}}</a>{{end}}</span></div>
 <div class="tl-track"><span class="tl-span sp-{{.Severity}}" style="left:{{pct .Left}}%;width:{{pct .Width}}%" title="#{{.Rank}} {{.ID}}: {{.When}}"></span>{{range .Marks}}<i class="tl-ev" style="left:{{pct .Pos}}%" data-t="{{.ISO}}" title="{{.Title}}"></i>{{end}}{{with .Resolved}}<i class="tl-res" style="left:{{pct .Pos}}%" data-t="{{.ISO}}" title="{{.Title}}">✓</i>{{end}}</div>
 </div>
 {{end}}</div>
@@ -141,7 +143,7 @@ const pageHTML = `<!DOCTYPE html>
 {{if .Symptoms}}<p class="link cause-of">Cause of {{len .Symptoms}} symptom{{if gt (len .Symptoms) 1}}s{{end}}: {{range $i, $s := .Symptoms}}{{if $i}}, {{end}}<a href="#{{$s.Anchor}}">#{{$s.Rank}} <code class="id">{{$s.ID}}</code></a>{{end}}</p>{{end}}
 <p><strong>Status:</strong> <span class="status status-{{.Status}}">{{.Status}}</span>{{if ne .Status "active"}} {{.StatusNote}}{{end}}</p>
 {{if .Article}}<p>{{.Article.Summary}}</p>{{end}}
-<p><strong>For:</strong> {{range $i, $p := .For}}{{if $i}}, {{end}}<span class="nb">{{$p}}</span>{{end}}{{if .InputName}} in <code>{{.InputName}}</code>{{end}} · <strong>Seen:</strong> {{.Seen}}, <span class="nb">{{.First}}</span> → <span class="nb">{{.Last}}</span></p>
+<p><strong>For:</strong> {{range $i, $p := .For}}{{if $i}}, {{end}}{{if $p.K}}<span class="nb">{{$p.K}}=</span><wbr>{{end}}<span class="nb host">{{$p.V}}</span>{{end}}{{if .InputName}} in <code>{{.InputName}}</code>{{end}} · <strong>Seen:</strong> {{.Seen}}, <span class="nb">{{.First}}</span> → <span class="nb">{{.Last}}</span></p>
 {{if .Facts}}<ul class="facts">{{range .Facts}}<li><code>{{.K}}</code> = <code>{{.V}}</code></li>{{end}}</ul>{{end}}
 <p class="muted">rule <code>{{.Rule}}</code> · confidence {{printf "%.2f" .Confidence}}</p>
 {{range .Spread}}<p class="muted">{{.}}</p>{{end}}

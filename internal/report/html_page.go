@@ -123,7 +123,7 @@ const pageHTML = `<!DOCTYPE html>
 <div class="tl" data-start="{{.StartISO}}" data-end="{{.EndISO}}">
 {{range .Lanes}}<div class="tl-lane"><div class="tl-host host">{{.Host}}</div>
 {{range .Rows}}<div class="tl-row{{if .CauseRank}} tl-symptom{{end}}" data-rank="{{.Rank}}" data-first="{{.FirstISO}}" data-last="{{.LastISO}}">
-<div class="tl-label">{{if .CauseRank}}↳ {{end}}<a href="#{{.Anchor}}">#{{.Rank}}</a> <span class="sev sev-{{.Severity}}">{{.Severity}}</span> <code class="id">{{.ID}}</code>{{range .Labels}} <span class="nb">{{.}}</span>{{end}} <span class="muted"><span class="nb">{{.When}}</span> · <span class="nb">{{.Count}} events</span>{{if ne .Status "active"}} · <strong>{{.Status}}</strong>{{end}}{{if .CauseRank}} · symptom of <a href="#f{{.CauseRank}}">#{{.CauseRank}}</a>{{end}}</span></div>
+<div class="tl-label">{{if .CauseRank}}↳ {{end}}<a href="#{{.Anchor}}">#{{.Rank}}</a> <span class="sev sev-{{.Severity}}">{{.Severity}}</span> <code class="id">{{.ID}}</code>{{range .Labels}} <span class="nb">{{.}}</span>{{end}} <span class="muted"><span class="nb">{{.When}}</span> · <span class="nb">{{.Count}} events</span>{{if ne .Status "active"}} · <strong>{{.Status}}</strong>{{end}}{{if .CauseRank}} · <span class="nb">symptom of <a href="#f{{.CauseRank}}">#{{.CauseRank}}</a></span>{{end}}</span></div>
 <div class="tl-track"><span class="tl-span sp-{{.Severity}}" style="left:{{pct .Left}}%;width:{{pct .Width}}%" title="#{{.Rank}} {{.ID}}: {{.When}}"></span>{{range .Marks}}<i class="tl-ev" style="left:{{pct .Pos}}%" data-t="{{.ISO}}" title="{{.Title}}"></i>{{end}}{{with .Resolved}}<i class="tl-res" style="left:{{pct .Pos}}%" data-t="{{.ISO}}" title="{{.Title}}">✓</i>{{end}}</div>
 </div>
 {{end}}</div>

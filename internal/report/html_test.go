@@ -477,3 +477,13 @@ func TestHTMLSeveritiesDifferWithoutColour(t *testing.T) {
 		}
 	}
 }
+
+// The timeline's caption says how long its axis is in a unit that fits:
+// minutes for a short outage, days and hours for a long one.
+func TestHTMLTimelineSpanCaption(t *testing.T) {
+	for id, want := range map[string]string{"transient-ls-patch-reboot-2019": "(UTC, 4 minutes)", "cal-pool-exhausted-2016": "(UTC, 13 days 12 hours)"} {
+		if page := renderHTML(t, scanScenario(t, id)); !strings.Contains(page, want) {
+			t.Errorf("%s: timeline caption lacks %q", id, want)
+		}
+	}
+}

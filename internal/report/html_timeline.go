@@ -82,7 +82,7 @@ func timelineOf(r *Report) *tlView {
 	pos := func(t time.Time) float64 { return float64(t.Sub(t0)) / float64(span) * 100 }
 	v := &tlView{Start: tlTick{0, t0.UTC().Format(time.RFC3339), minuteStamp(t0)},
 		End:  tlTick{100, t1.UTC().Format(time.RFC3339), minuteStamp(t1)},
-		Span: spanText(span), StartISO: t0.UTC().Format(time.RFC3339), EndISO: t1.UTC().Format(time.RFC3339)}
+		Span: durationText(span), StartISO: t0.UTC().Format(time.RFC3339), EndISO: t1.UTC().Format(time.RFC3339)}
 	v.Ticks = midnightTicks(t0, t1, pos)
 	lanes := map[string]*tlLane{}
 	var order []string

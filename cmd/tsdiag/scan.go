@@ -40,6 +40,8 @@ type scanOptions struct {
 	Separate  bool   // diagnose each PATH on its own (one case per bundle)
 	Color     string // auto, always, never
 
+	Header report.Header // --title, --case, --full-paths (the HTML page shows them)
+
 	Stdin io.Reader        // for "-"; nil = os.Stdin
 	Clock func() time.Time // wall clock for suppression expiry; nil = time.Now
 	KB    *kb.Base         // knowledge base; nil = the embedded one
@@ -122,6 +124,9 @@ func newScanCmd() *cobra.Command {
 	f.BoolVar(&o.KeepGoing, "keep-going", false, "report unreadable inputs, and a window that set aside every licensing event, but do not exit 2 for them")
 	f.BoolVar(&o.Separate, "separate", false, "diagnose each PATH on its own (one support bundle per case): same-named hosts in different PATHs are not merged")
 	f.DurationVar(&timeout, "timeout", 0, "stop the scan after `DURATION` (e.g. 10m) with exit 2 and no report; 0: no limit")
+	f.StringVar(&o.Header.Title, "title", "", "report `TITLE` in the HTML page's heading (default: Remote Desktop licensing diagnosis)")
+	f.StringVar(&o.Header.Case, "case", "", "case number or customer (`TEXT`) shown in the HTML page's header")
+	f.BoolVar(&o.Header.FullPaths, "full-paths", false, "show inputs and evidence files with their directories in the HTML page (default: names only)")
 	f.StringVar(&o.Color, "color", "auto", "colour in text output: auto (terminal and no NO_COLOR), always, never")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion(report.Formats...))
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", fixedCompletion(append(append([]string{}, rules.Severities...), "none")...))
@@ -239,6 +244,9 @@ func buildReport(ctx context.Context, o scanOptions, stderr io.Writer) (*tsdiag.
 	}
 	rep, err := d.Scan(ctx, o.inputs()...)
 	bar.finish()
+	if rep != nil {
+		rep.Header = o.Header
+	}
 	return d, rep, err
 }
 

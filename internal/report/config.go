@@ -60,3 +60,12 @@ func ConfigLine(c *regcfg.Config) string {
 	}
 	return strings.Join(parts, "; ") + src
 }
+
+// Header is what the person who runs the scan adds to the report for its
+// reader: a title and a case (ticket number, customer), and whether input
+// names keep the scanning machine's directories. The HTML page shows it.
+type Header struct {
+	Title     string // replaces the page's default heading when set
+	Case      string // case number or customer, shown under the heading
+	FullPaths bool   // show inputs and evidence files with their directories
+}

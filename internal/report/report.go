@@ -57,6 +57,8 @@ type Report struct {
 	// Window is the time window applied (--since, --until) and how many
 	// licensing events it set aside.
 	Window Window
+	// Header holds the --title, --case and --full-paths of the scan.
+	Header Header
 }
 
 // RuleRef names one rule that ran.

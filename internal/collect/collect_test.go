@@ -303,7 +303,7 @@ func TestParseWMILicenseServer(t *testing.T) {
 func TestParseWMIShapes(t *testing.T) {
 	for _, tc := range []struct {
 		name, in, err string
-		servers      int
+		servers       int
 	}{
 		{"list of two", `{"TerminalServiceSetting":{"LicensingName":"Per Device"},"SpecifiedLicenseServerList":{"ReturnValue":0,"SpecifiedLSList":["A","B"]},"Connectivity":[{"ServerName":"A","ReturnValue":0,"TStoLSConnectivityStatus":11},{"ServerName":"B","ReturnValue":0,"TStoLSConnectivityStatus":6}]}`, "", 2},
 		{"null list", `{"TerminalServiceSetting":{},"SpecifiedLicenseServerList":{"ReturnValue":0,"SpecifiedLSList":null},"Connectivity":null}`, "", 0},

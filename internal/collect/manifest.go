@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/tsdiag/tsdiag/internal/regcfg"
 )
 
 // ManifestSchema names the manifest format; the first key of the file so
 // that scan recognises (and sets aside) a manifest from its first bytes.
-const ManifestSchema = "tsdiag-collect-manifest/1"
+const ManifestSchema = regcfg.CollectManifestSchema
 
 // Manifest says what a bundle holds, what it left out and why.
 type Manifest struct {

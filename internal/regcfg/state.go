@@ -142,6 +142,13 @@ func (s ServerStatus) Reachable() bool {
 // in the group) reach the server and are not an outage.
 func (s ServerStatus) Unreachable() bool { return s.Status == 6 }
 
+// CollectManifestSchema names the manifest tsdiag collect writes beside
+// the state file; scan recognises it (IsManifest) and sets it aside.
+const CollectManifestSchema = "tsdiag-collect-manifest/1"
+
+// IsManifest reports whether head starts a collect manifest.
+func IsManifest(head []byte) bool { return schemaIs(head, CollectManifestSchema) }
+
 // IsState reports whether head starts a state file: a JSON object whose
 // first key is "schema" with the StateSchema value.
 func IsState(head []byte) bool { return schemaIs(head, StateSchema) }

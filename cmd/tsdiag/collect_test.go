@@ -219,6 +219,15 @@ func TestCollectBundleScansLikeItsEventsPlusState(t *testing.T) {
 		len(c.Sources) != 3 || c.State == nil || len(c.State.RCMValueNames) != 4 {
 		t.Errorf("configuration seen: %s", cfg["RDSH01"])
 	}
+	if grace.Facts["as_of"] != "2024-03-21T12:00:00Z" {
+		t.Errorf("grace days as_of: %v", grace.Facts["as_of"])
+	}
+	_, text, _ := scanCLI(t, "", "scan", "--fail-on", "none", "bundle.zip")
+	for _, w := range []string{"grace days left 12", "license server LS01.contoso.local is LS_NOT_CONNECTABLE (6)", `WMI licensing mode "Per User" (set by group policy)`} {
+		if !strings.Contains(text, w) {
+			t.Errorf("text report lacks %q", w)
+		}
+	}
 	// The manifest is set aside, not reported as an unreadable input.
 	if strings.Contains(raw, "manifest.json") {
 		t.Errorf("manifest.json reported by scan: %s", raw)

@@ -311,9 +311,39 @@ func (c *Config) ApplyState(st *State, source string) {
 			c.GracePeriodKey = true
 		}
 	}
+	c.Notes = append(c.Notes, stateNotes(st)...)
 }
 
-// stateFlat adds the state's facts to Flat's map: wmi_licensing_type,
+// stateNotes word what the report's configuration line does not show:
+// each server's reachability, the license server's activation and CALs,
+// and what WMI could not say.
+func stateNotes(st *State) []string {
+	at := "live state of " + st.CollectedAt.UTC().Format(time.RFC3339)
+	var out []string
+	if sh := st.SessionHost; sh != nil {
+		if sh.LicensingName != "" {
+			out = append(out, fmt.Sprintf("%s: WMI licensing mode %q%s", at, sh.LicensingName, map[string]string{"group-policy": " (set by group policy)"}[policySource(sh.PolicySourceLicensingType)]))
+		}
+		for _, s := range sh.Servers {
+			out = append(out, fmt.Sprintf("%s: license server %s is %s (%d)", at, s.Name, ConnectivityName(s.Status), s.Status))
+		}
+	}
+	if ls := st.LicenseServer; ls != nil {
+		if a := ls.ActivationStatus; a != nil {
+			out = append(out, fmt.Sprintf("%s: this license server is %s", at, [...]string{"activated", "not activated", "of unknown activation"}[*a]))
+		}
+		for _, k := range ls.KeyPacks {
+			out = append(out, fmt.Sprintf("%s: key pack %d (%s, type %d): %d of %d available", at, k.KeyPackID, k.TypeAndModel, k.KeyPackType, k.Available, k.Total))
+		}
+	}
+	for _, n := range st.Notes {
+		out = append(out, at+": "+n)
+	}
+	return out
+}
+
+// stateFlat adds the state's facts to Flat's map: state_collected_at
+// (RFC 3339), wmi_licensing_type,
 // wmi_licensing_name, wmi_mode_policy and wmi_servers_policy ("group-policy"
 // or "server"), ls_tested / ls_reachable / ls_unreachable (comma-separated
 // server names), ls_status ("LS01=6,LS02=1"), ls_activation
@@ -323,6 +353,9 @@ func (c *Config) stateFlat(m map[string]string) {
 	st := c.State
 	if st == nil {
 		return
+	}
+	if !st.CollectedAt.IsZero() {
+		m["state_collected_at"] = st.CollectedAt.UTC().Format(time.RFC3339)
 	}
 	if sh := st.SessionHost; sh != nil {
 		if sh.LicensingType != nil {

@@ -366,3 +366,30 @@ func containsCall(calls []string, s string) bool {
 	}
 	return false
 }
+
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+func (e exitCode) ExitCode() int { return int(e) }
+
+// Windows prints its messages in the server's language: the exit code
+// still says what happened, and an unknown message is quoted, not guessed.
+func TestFailureReasonLocalized(t *testing.T) {
+	for _, tc := range []struct {
+		stderr       string
+		err          error
+		admin        bool
+		status, want string
+	}{
+		{"Fehler beim Lesen der Konfiguration. Der angegebene Kanal wurde nicht gefunden.", exitCode(15007), true, StatusLeftOut, "absent: Fehler"},
+		{"Zugriff verweigert.", exitCode(5), false, StatusLeftOut, "not admin: Zugriff verweigert."},
+		{"Zugriff verweigert.", exitCode(5), true, StatusFailed, "access denied: Zugriff verweigert."},
+		{"Unbekannter Fehler.", exitCode(1), true, StatusFailed, "Unbekannter Fehler."},
+		{"", errors.New("exec: not found"), true, StatusFailed, "exec: not found"},
+	} {
+		status, reason := failureReason([]byte(tc.stderr), nil, tc.err, tc.admin)
+		if status != tc.status || !strings.HasPrefix(reason, tc.want) {
+			t.Errorf("%q %v: %s %q, want %s %q", tc.stderr, tc.err, status, reason, tc.status, tc.want)
+		}
+	}
+}

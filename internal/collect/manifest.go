@@ -2,6 +2,7 @@ package collect
 
 import (
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -107,24 +108,37 @@ func ParseChannelInfo(out []byte) (ChannelInfo, error) {
 	return ci, nil
 }
 
+// Win32 error codes a failed command may exit with ("System Error Codes",
+// Microsoft Learn). That wevtutil exits with the error's code is
+// unconfirmed; the English message texts are checked too.
+const (
+	errAccessDenied    = 5     // ERROR_ACCESS_DENIED, "Access is denied."
+	errChannelNotFound = 15007 // ERROR_EVT_CHANNEL_NOT_FOUND, "The specified channel could not be found."
+)
+
 // failureReason words why a command failed for the manifest. Access denied
-// is recognised by Windows' message text ("Access is denied", the
-// ERROR_ACCESS_DENIED message), a missing channel by wevtutil's ("could not
-// be found", ERROR_EVT_CHANNEL_NOT_FOUND's message): the exact wording
-// wevtutil prints is unconfirmed, so anything else is quoted as is.
+// and a missing channel are recognised by exit code or by Windows' English
+// message text; the messages are localized (a German server prints "Der
+// angegebene Kanal wurde nicht gefunden."), so anything else is quoted as
+// is rather than guessed.
 func failureReason(stderr, stdout []byte, err error, admin bool) (status, reason string) {
 	msg := oneLine(string(stderr))
 	if msg == "" {
 		msg = oneLine(string(stdout))
 	}
 	low := strings.ToLower(msg)
+	code := -1
+	var ec interface{ ExitCode() int }
+	if errors.As(err, &ec) {
+		code = ec.ExitCode()
+	}
 	switch {
-	case strings.Contains(low, "access is denied"):
+	case code == errAccessDenied, strings.Contains(low, "access is denied"):
 		if !admin {
 			return StatusLeftOut, "not admin: " + msg
 		}
 		return StatusFailed, "access denied: " + msg
-	case strings.Contains(low, "could not be found"), strings.Contains(low, "unable to find"):
+	case code == errChannelNotFound, strings.Contains(low, "could not be found"), strings.Contains(low, "unable to find"):
 		return StatusLeftOut, "absent: " + msg
 	}
 	if msg == "" && err != nil {

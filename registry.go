@@ -25,13 +25,20 @@ import (
 // the second pass takes them again without parsing. Standard input cannot
 // be read twice: an export found there is reported but rules do not see it.
 type regConfig struct {
-	roots []string                   // directory inputs, to make paths relative
-	files map[string]*regcfg.RegFile // by host label
-	done  map[string]error           // files parsed (nil) or refused, by name
+	roots  []string                   // directory inputs, to make paths relative
+	files  map[string]*regcfg.RegFile // by host label
+	states map[string]stateFile       // live state files (tsdiag collect), by host label
+	done   map[string]error           // files parsed (nil) or refused, by name
+}
+
+// stateFile is one parsed licensing-state.json and the name it was read as.
+type stateFile struct {
+	name string
+	st   *regcfg.State
 }
 
 func newRegConfig(inputs []string) *regConfig {
-	c := &regConfig{files: map[string]*regcfg.RegFile{}, done: map[string]error{}}
+	c := &regConfig{files: map[string]*regcfg.RegFile{}, states: map[string]stateFile{}, done: map[string]error{}}
 	for _, in := range inputs {
 		if in != "-" && isDir(in) {
 			c.roots = append(c.roots, in)
@@ -40,17 +47,46 @@ func newRegConfig(inputs []string) *regConfig {
 	return c
 }
 
-// take is the source.Options.OnOther hook: it claims registry exports.
+// take is the source.Options.OnOther hook: it claims registry exports,
+// the live state files of collected bundles and (setting them aside) their
+// manifests.
 func (c *regConfig) take(name string, head []byte, r io.Reader) (bool, error) {
-	if !regcfg.IsReg(head) {
+	isState := regcfg.IsState(head)
+	switch {
+	case regcfg.IsManifest(head):
+		return true, nil
+	case !isState && !regcfg.IsReg(head):
 		return false, nil
 	}
 	if err, ok := c.done[name]; ok {
 		return true, err
 	}
-	err := c.parse(name, r)
+	var err error
+	if isState {
+		err = c.parseState(name, r)
+	} else {
+		err = c.parse(name, r)
+	}
 	c.done[name] = err
 	return true, err
+}
+
+// parseState reads a state file; it applies to the host of its folder in
+// the bundle, or to the host it names when it sits in no folder. Of two
+// for one host, the one collected last is kept.
+func (c *regConfig) parseState(name string, r io.Reader) error {
+	st, err := regcfg.ParseState(r, name)
+	if err != nil {
+		return err
+	}
+	label := c.regLabel(name)
+	if !strings.Contains(c.inner(name), "/") && st.Host != "" {
+		label = engine.HostKey(st.Host)
+	}
+	if old, ok := c.states[label]; !ok || st.CollectedAt.After(old.st.CollectedAt) {
+		c.states[label] = stateFile{name, st}
+	}
+	return nil
 }
 
 func (c *regConfig) parse(name string, r io.Reader) error {
@@ -88,6 +124,20 @@ func regError(name string, err error) error {
 // RDSH01), else its file name up to the first '-', '_', '.' or space
 // ("RDSH01-TermService.reg" → RDSH01), in upper case.
 func (c *regConfig) regLabel(name string) string {
+	inner := c.inner(name)
+	dir, file := path.Split(strings.TrimPrefix(inner, "/"))
+	if dir = strings.Trim(dir, "/"); dir != "" {
+		return strings.ToUpper(path.Base(dir))
+	}
+	if i := strings.IndexAny(file, "-_. "); i > 0 {
+		file = file[:i]
+	}
+	return strings.ToUpper(file)
+}
+
+// inner is a file's path inside the bundle or folder scanned, else its
+// base name.
+func (c *regConfig) inner(name string) string {
 	inner := ""
 	if i := strings.LastIndex(name, "!"); i >= 0 {
 		inner = name[i+1:]
@@ -102,29 +152,35 @@ func (c *regConfig) regLabel(name string) string {
 	if inner == "" {
 		inner = filepath.Base(name)
 	}
-	dir, file := path.Split(strings.TrimPrefix(inner, "/"))
-	if dir = strings.Trim(dir, "/"); dir != "" {
-		return strings.ToUpper(path.Base(dir))
-	}
-	if i := strings.IndexAny(file, "-_. "); i > 0 {
-		file = file[:i]
-	}
-	return strings.ToUpper(file)
+	return inner
 }
 
-// labels lists the hosts with an export, sorted.
+// labels lists the hosts with an export or a state file, sorted.
 func (c *regConfig) labels() []string {
-	out := make([]string, 0, len(c.files))
+	out := make([]string, 0, len(c.files)+len(c.states))
 	for l := range c.files {
 		out = append(out, l)
+	}
+	for l := range c.states {
+		if c.files[l] == nil {
+			out = append(out, l)
+		}
 	}
 	sort.Strings(out)
 	return out
 }
 
+// config is one host's configuration: its exports, then its live state.
 func (c *regConfig) config(label string) regcfg.Config {
 	rf := c.files[label]
-	return regcfg.Read(rf, rf.Names...)
+	if rf == nil {
+		rf = regcfg.NewRegFile()
+	}
+	cfg := regcfg.Read(rf, rf.Names...)
+	if s, ok := c.states[label]; ok {
+		cfg.ApplyState(s.st, s.name)
+	}
+	return cfg
 }
 
 // engineOptions gives the rules the configuration: one host's exports

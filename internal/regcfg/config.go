@@ -88,6 +88,10 @@ type Config struct {
 	// which is always the case for .reg exports: they do not show it.
 	PartOfDomain *bool `json:"part_of_domain,omitempty"`
 
+	// State is the live licensing state a collected bundle holds
+	// (licensing-state.json, see ApplyState); nil for exports alone.
+	State *State `json:"state,omitempty"`
+
 	// Notes explain what the values mean together: a policy overriding a
 	// local value, a value of an unexpected type, an unknown mode number.
 	Notes []string `json:"notes,omitempty"`
@@ -105,7 +109,7 @@ type Seen struct {
 
 // Empty reports whether no licensing value was found at all.
 func (c *Config) Empty() bool {
-	return len(c.Values) == 0 && !c.GracePeriodKey && c.GraceDaysLeft == nil
+	return len(c.Values) == 0 && !c.GracePeriodKey && c.GraceDaysLeft == nil && c.State == nil
 }
 
 // ModeName names a LicensingMode value (WMI LicensingType / ChangeMode).
@@ -371,8 +375,9 @@ func MultiSZ(ss ...string) Value {
 // license_servers (comma-separated), default_license_server,
 // grace_period_key ("true"/"false"), grace_days_left, and the policy and
 // local values apart: policy_mode, local_mode, policy_license_servers,
-// local_license_servers, and part_of_domain (live server only); keys with
-// no value are left out.
+// local_license_servers, and part_of_domain (live server only), plus a
+// collected bundle's live state (see stateFlat); keys with no value are
+// left out.
 func (c *Config) Flat() map[string]string {
 	m := map[string]string{"grace_period_key": strconv.FormatBool(c.GracePeriodKey)}
 	if c.Mode != "" {
@@ -398,5 +403,6 @@ func (c *Config) Flat() map[string]string {
 	if c.PartOfDomain != nil {
 		m["part_of_domain"] = strconv.FormatBool(*c.PartOfDomain)
 	}
+	c.stateFlat(m)
 	return m
 }

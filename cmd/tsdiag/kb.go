@@ -34,8 +34,8 @@ func newKBCmd() *cobra.Command {
 	show.ValidArgsFunction = articleCompletion
 	show.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	_ = show.RegisterFlagCompletionFunc("format", fixedCompletion("text", "json"))
-	_ = show.RegisterFlagCompletionFunc("era", fixedCompletion(kb.Eras...))
 	show.Flags().StringVar(&era, "era", "", "only the steps for this Windows version ("+strings.Join(kb.Eras, ", ")+")")
+	_ = show.RegisterFlagCompletionFunc("era", fixedCompletion(kb.Eras...))
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
 		Short: "List every article with the rules that diagnose it",

@@ -65,7 +65,7 @@ func mdVerdict(r *Report) string {
 		return "nothing diagnosed: " + r.Window.Note()
 	}
 	if r.nothingRead() {
-		return "nothing diagnosed: no event could be read"
+		return "nothing diagnosed: no event was read"
 	}
 	lead := ""
 	if r.Incomplete() {

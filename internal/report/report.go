@@ -424,7 +424,7 @@ func (r *Report) forText(f engine.Finding) string {
 	who := groupOrAll(f)
 	if len(r.Inputs) > 1 {
 		if in := r.InputOf(f); in != "" {
-			who += " in " + in
+			who += " in " + r.DisplayPath(in)
 		}
 	}
 	return who

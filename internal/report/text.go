@@ -142,31 +142,56 @@ func (t *textOut) command(indent int, run string) {
 // (from glued) joins words that must not part.
 func fold(s string, hang, width int) string {
 	var b strings.Builder
-	col := 0
+	col, onLine := 0, 0 // onLine: words on the current line
+	for _, tk := range tokens(s, width-hang) {
+		n := visibleLen(tk.word)
+		if onLine > 0 && n > 0 && col+len(tk.gap)+n > width {
+			b.WriteString("\n" + strings.Repeat(" ", hang))
+			col, onLine = hang, 0
+		} else {
+			b.WriteString(tk.gap)
+			col += len(tk.gap)
+		}
+		b.WriteString(tk.word)
+		col += n
+		if n > 0 {
+			onLine++
+		}
+	}
+	return strings.ReplaceAll(b.String(), glue, " ")
+}
+
+// token is a word and the spaces before it.
+type token struct{ gap, word string }
+
+// tokens splits s at spaces; a glued run wider than room is split at its
+// glue after all (it cannot stay whole anyway).
+func tokens(s string, room int) []token {
+	var out []token
 	for i := 0; i < len(s); {
 		j := i
 		for j < len(s) && s[j] == ' ' {
 			j++
 		}
-		gap := j - i
 		k := j
 		for k < len(s) && s[k] != ' ' {
 			k++
 		}
-		word := s[j:k]
-		n := visibleLen(word)
-		if i > 0 && col > hang && col+gap+n > width && n > 0 {
-			b.WriteString("\n" + strings.Repeat(" ", hang))
-			col = hang
-		} else {
-			b.WriteString(s[i:j])
-			col += gap
-		}
-		b.WriteString(word)
-		col += n
+		tk := token{s[i:j], s[j:k]}
 		i = k
+		if strings.Contains(tk.word, glue) && visibleLen(tk.word) > room {
+			for p, part := range strings.Split(tk.word, glue) {
+				gap := " "
+				if p == 0 {
+					gap = tk.gap
+				}
+				out = append(out, token{gap, part})
+			}
+			continue
+		}
+		out = append(out, tk)
 	}
-	return strings.ReplaceAll(b.String(), glue, " ")
+	return out
 }
 
 // Fold is fold for the CLI's own lines around a report (tsdiag demo).
@@ -213,7 +238,7 @@ func summaryLine(r *Report, p palette) string {
 		// Never a quiet "no problem found": nothing was looked at.
 		b.WriteString(p.warn.Sprint("Nothing diagnosed: " + r.Window.Note()))
 	case r.nothingRead():
-		b.WriteString(p.warn.Sprint("Nothing diagnosed: no event could be read"))
+		b.WriteString(p.warn.Sprint("Nothing diagnosed: no event was read"))
 		if n := s.UnreadableCount(); n > 0 {
 			b.WriteString(p.warn.Sprintf(" (%s unreadable)", plural(n, "input")))
 		}
@@ -310,7 +335,8 @@ func (r *Report) DisplayPath(file string) string {
 		switch {
 		case file == in || file == clean:
 			return filepath.Base(clean)
-		case strings.HasPrefix(file, clean+string(filepath.Separator)) || strings.HasPrefix(file, clean+"/"):
+		case strings.HasPrefix(file, clean+string(filepath.Separator)) || strings.HasPrefix(file, clean+"/") ||
+			strings.HasPrefix(file, clean+"!"): // a member of a bundle
 			return filepath.Base(clean) + file[len(clean):]
 		}
 	}

@@ -193,7 +193,7 @@ func roff(s string) string {
 	return b.String()
 }
 
-// roffLine escapes one line of text; a line starting with '.' or '\'' would
+// roffLine escapes one line of text; a line starting with '.' or '\” would
 // be read as a request, so it is guarded with a zero-width \&.
 func roffLine(s string) string {
 	s = roff(s)

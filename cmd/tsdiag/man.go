@@ -193,8 +193,8 @@ func roff(s string) string {
 	return b.String()
 }
 
-// roffLine escapes one line of text; a line starting with '.' or '\” would
-// be read as a request, so it is guarded with a zero-width \&.
+// roffLine escapes one line of text; a line starting with a dot or an
+// apostrophe would be read as a request, so it is guarded with a zero-width \&.
 func roffLine(s string) string {
 	s = roff(s)
 	if strings.HasPrefix(s, ".") || strings.HasPrefix(s, "'") {

@@ -352,27 +352,35 @@ func writeTextSummary(t *textOut) {
 	}
 	const maxShown = 12
 	t.printf("\n%s\n", t.p.header.Sprint("Summary"))
-	host := "\x00"
-	for i, it := range r.Findings {
-		if i == maxShown {
-			t.printf("   %s\n", t.p.dim.Sprintf("… %d more below", len(r.Findings)-i))
-			break
+	// Per host, hosts in the order of their first finding, each host's
+	// findings in rank order.
+	var hosts []string
+	byHost := map[string][]Item{}
+	for _, it := range r.Findings[:min(len(r.Findings), maxShown)] {
+		h := summaryHost(r, it.Finding)
+		if _, ok := byHost[h]; !ok {
+			hosts = append(hosts, h)
 		}
-		if h := summaryHost(r, it.Finding); h != host {
-			host = h
-			t.para(1, "", t.p.bold.Sprint(printable(h)))
+		byHost[h] = append(byHost[h], it)
+	}
+	for _, h := range hosts {
+		t.para(1, "", t.p.bold.Sprint(printable(h)))
+		for _, it := range byHost[h] {
+			title := it.Title
+			if it.Article != nil && it.Article.Title != "" {
+				title = it.Article.Title
+			}
+			nest := ""
+			if r.causeOf(it.Finding) != nil {
+				nest = "↳ "
+			}
+			head := fmt.Sprintf("%s#%d %s ", nest, it.Rank, t.p.severity(it.Severity))
+			t.para(3, head, fmt.Sprintf("%s: %s", it.ID, title))
+			t.para(3+visibleLen(nest)+3, "", nextStep(r, it))
 		}
-		title := it.Title
-		if it.Article != nil && it.Article.Title != "" {
-			title = it.Article.Title
-		}
-		nest := ""
-		if r.causeOf(it.Finding) != nil {
-			nest = "↳ "
-		}
-		head := fmt.Sprintf("%s#%d %s ", nest, it.Rank, t.p.severity(it.Severity))
-		t.para(3, head, fmt.Sprintf("%s: %s", it.ID, title))
-		t.para(3+visibleLen(nest)+3, "", nextStep(r, it))
+	}
+	if len(r.Findings) > maxShown {
+		t.printf("   %s\n", t.p.dim.Sprintf("… %d more below", len(r.Findings)-maxShown))
 	}
 }
 

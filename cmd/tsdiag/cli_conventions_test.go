@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -8,7 +9,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -424,5 +427,85 @@ func TestDuplicatesAndIncompleteLeadTheReport(t *testing.T) {
 	_, empty, _ := genCLI(t, "scan", "--fail-on", "none", "empty.evtx")
 	if !strings.HasPrefix(empty, "Nothing diagnosed: no event was read") {
 		t.Errorf("empty log's first line: %q", strings.SplitN(empty, "\n", 2)[0])
+	}
+}
+
+// watch says when the followed file was cleared (record ids start again in
+// the same file) and when another log replaced it, naming the file once.
+func TestWatchSaysClearedAndReplaced(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "System.evtx")
+	if err := os.WriteFile(path, encodeRecords(t, graceLog("RDSH01.contoso.com", 8)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The poll loop parks in onPoll while the gate is held, so each change
+	// lands between two polls, whole.
+	var gate sync.Mutex
+	parked := false // the loop waits on the gate, between two polls
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &watchRun{tick: make(chan struct{}, 1), cancel: cancel, done: make(chan error, 1), out: &syncBuffer{}, errOut: &syncBuffer{}}
+	o := watchOptions{Path: path, Format: "jsonl", Interval: 5 * time.Millisecond}
+	o.onPoll = func(n int) {
+		r.mu.Lock()
+		r.polls, parked = n, true
+		r.mu.Unlock()
+		gate.Lock()
+		r.mu.Lock()
+		parked = false
+		r.mu.Unlock()
+		gate.Unlock()
+		select {
+		case r.tick <- struct{}{}:
+		default:
+		}
+	}
+	go func() { r.done <- runWatch(ctx, o, r.out, r.errOut) }()
+	r.settle(t)
+	change := func(write func()) {
+		gate.Lock()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			r.mu.Lock()
+			p := parked
+			r.mu.Unlock()
+			if p {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the watch loop never parked")
+			}
+		}
+		write()
+		gate.Unlock()
+		r.settle(t)
+	}
+	change(func() {
+		if err := os.WriteFile(path, encodeRecords(t, graceLog("RDSH01.contoso.com", 3)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	change(func() {
+		tmp := filepath.Join(dir, "other.tmp")
+		if err := os.WriteFile(tmp, encodeRecords(t, graceLog("RDSH01.contoso.com", 2)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	})
+	r.stop(t)
+	var cleared, replaced string
+	for _, l := range strings.Split(r.errOut.String(), "\n") {
+		switch {
+		case strings.Contains(l, "log cleared"):
+			cleared = l
+		case strings.Contains(l, "replaced by another log"):
+			replaced = l
+		}
+	}
+	if !strings.Contains(cleared, "record ids start again") || strings.Count(cleared, path) != 1 {
+		t.Errorf("no clear note naming the file once: %q\n%s", cleared, r.errOut)
+	}
+	if !strings.Contains(replaced, "record ids start again") || strings.Count(replaced, path) != 1 {
+		t.Errorf("no replace note naming the file once: %q\n%s", replaced, r.errOut)
 	}
 }

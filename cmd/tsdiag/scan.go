@@ -267,7 +267,7 @@ func writeReport(rep *report.Report, o scanOptions, stdout, stderr io.Writer) er
 	colour := o.Color == "always" || (o.Color != "never" && !toFile && os.Getenv("NO_COLOR") == "" &&
 		os.Getenv("TERM") != "dumb" && isTerminal(stdout))
 	var buf bytes.Buffer
-	if err := tsdiag.Write(&buf, rep, o.Format, tsdiag.WriteOptions{Color: colour, Width: textWidth(o.Width, stdout), Verbose: o.Verbose}); err != nil {
+	if err := tsdiag.Write(&buf, rep, o.Format, tsdiag.WriteOptions{Color: colour, Width: reportWidth(o, toFile, stdout), Verbose: o.Verbose}); err != nil {
 		return fmt.Errorf("rendering %s: %w", o.Format, err)
 	}
 	if !toFile {
@@ -307,6 +307,15 @@ func verdict(d *tsdiag.Diagnoser, rep *report.Report, stderr io.Writer) (int, er
 		fmt.Fprintf(stderr, "tsdiag: %s\n", v.Reason)
 	}
 	return v.Code, nil
+}
+
+// reportWidth is where text folds: --width, else the terminal's (or
+// $COLUMNS) on stdout; a file is read later, elsewhere: the default.
+func reportWidth(o scanOptions, toFile bool, stdout io.Writer) int {
+	if o.Width > 0 || !toFile {
+		return textWidth(o.Width, stdout)
+	}
+	return report.DefaultWidth
 }
 
 func isTerminal(w io.Writer) bool {

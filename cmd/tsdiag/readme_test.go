@@ -197,3 +197,29 @@ func shim(t *testing.T) string {
 	}
 	return dir
 }
+
+// Every relative link of README.md and docs/ points at a file of the
+// repository, except the pages other work adds (listed here until they
+// exist).
+func TestDocsLinksResolve(t *testing.T) {
+	pending := map[string]bool{"docs/performance.md": true, "docs/live.md": true, "docs/collect.md": true, "docs/html-report.md": true}
+	link := regexp.MustCompile(`\]\(([^)#\s]+)(#[^)]*)?\)`)
+	pages, _ := filepath.Glob("../../docs/*.md")
+	for _, page := range append([]string{"../../README.md"}, pages...) {
+		data, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(string(data), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			path := filepath.Join(filepath.Dir(page), target)
+			rel, _ := filepath.Rel("../..", path)
+			if _, err := os.Stat(path); err != nil && !pending[filepath.ToSlash(rel)] {
+				t.Errorf("%s links to %s, which does not exist", filepath.Base(page), target)
+			}
+		}
+	}
+}

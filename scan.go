@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -42,8 +44,15 @@ func Paths(ps ...string) []Input {
 	return out
 }
 
-// stream tells whether the input is read once, as a stream.
-func (in Input) stream() bool { return in.path == "-" }
+// stream tells whether the input is read once, as a stream: stdin, a FIFO,
+// a process substitution (/dev/fd/N). The first pass must not touch those.
+func (in Input) stream() bool {
+	if in.path == "-" {
+		return true
+	}
+	fi, err := os.Stat(in.path)
+	return err == nil && fi.Mode()&(fs.ModeNamedPipe|fs.ModeSocket|fs.ModeCharDevice) != 0
+}
 
 // Scan reads the inputs and diagnoses them: the report `tsdiag scan`
 // renders. An error means the scan could not run (bad window, no input

@@ -222,7 +222,7 @@ func TestCollectBundleScansLikeItsEventsPlusState(t *testing.T) {
 	if grace.Facts["as_of"] != "2024-03-21T12:00:00Z" {
 		t.Errorf("grace days as_of: %v", grace.Facts["as_of"])
 	}
-	_, text, _ := scanCLI(t, "", "scan", "--fail-on", "none", "bundle.zip")
+	_, text, _ := scanCLI(t, "", "scan", "--fail-on", "none", "--width", "300", "bundle.zip")
 	for _, w := range []string{"grace days left 12", "license server LS01.contoso.local is LS_NOT_CONNECTABLE (6)", `WMI licensing mode "Per User" (set by group policy)`} {
 		if !strings.Contains(text, w) {
 			t.Errorf("text report lacks %q", w)

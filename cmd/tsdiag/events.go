@@ -32,13 +32,16 @@ Windows' XML shape. A summary line (files, records, damaged records) and
 every damaged region found go to stderr.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if format == "json" {
+				format = "jsonl" // scan's name for JSON; events writes one object per line
+			}
 			if format != "jsonl" && format != "xml" {
 				return withCode(exitError, fmt.Errorf("--format must be jsonl or xml, not %q", format))
 			}
 			return runEvents(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, format, workers)
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "jsonl", "output format: jsonl or xml")
+	cmd.Flags().StringVar(&format, "format", "jsonl", "output format: jsonl (json is accepted for it) or xml")
 	cmd.Flags().IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "chunks decoded in parallel per file (default: the cores Go may use, GOMAXPROCS)")
 	return cmd
 }

@@ -41,6 +41,14 @@ The same scenario, seed and start always give the same bytes.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runGen(o, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
+		ValidArgsFunction: func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			ids, _ := scenarioCompletion(nil, nil, toComplete)
+			// A scenario TOML of one's own is a file: offer files too.
+			return ids, cobra.ShellCompDirectiveDefault
+		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.out, "output", "o", "", "EVTX file to write")
@@ -100,6 +108,21 @@ func findScenario(arg string) (scenario.Scenario, error) {
 		return s, fmt.Errorf("no scenario %q (tsdiag gen --list shows them)", arg)
 	}
 	return s, nil
+}
+
+// scenarioCompletion offers the built-in scenario ids with their titles.
+func scenarioCompletion(_ *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+	all, err := builtinScenarios()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveError
+	}
+	out := make([]string, 0, len(all))
+	for _, s := range all {
+		if strings.HasPrefix(s.ID, prefix) {
+			out = append(out, s.ID+"\t"+s.Title)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
 func listScenarios(w io.Writer) error {

@@ -66,7 +66,7 @@ func TestJSONCarriesIncidentsAndStepShape(t *testing.T) {
 func TestTextNestsSymptomsUnderTheirCause(t *testing.T) {
 	t.Chdir(t.TempDir())
 	scanCLI(t, "", "gen", "cal-pool-exhausted-2016", "-o", "x.evtx")
-	_, text, _ := scanCLI(t, "", "scan", "x.evtx")
+	_, text, _ := scanCLI(t, "", "scan", "--width", "200", "x.evtx")
 	for _, want := range []string{
 		"#1 CRITICAL cal-pool-exhausted",
 		"Cause of 3 symptoms: #2 temporary-cal-expired, #3 cal-pool-running-low, #4 cannot-issue-client-license",

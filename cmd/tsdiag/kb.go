@@ -31,8 +31,11 @@ func newKBCmd() *cobra.Command {
 			return kbShow(c.OutOrStdout(), args[0], format, era)
 		},
 	}
+	show.ValidArgsFunction = articleCompletion
 	show.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	_ = show.RegisterFlagCompletionFunc("format", fixedCompletion("text", "json"))
 	show.Flags().StringVar(&era, "era", "", "only the steps for this Windows version ("+strings.Join(kb.Eras, ", ")+")")
+	_ = show.RegisterFlagCompletionFunc("era", fixedCompletion(kb.Eras...))
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
 		Short: "List every article with the rules that diagnose it",
@@ -42,6 +45,24 @@ func newKBCmd() *cobra.Command {
 		},
 	}, show)
 	return cmd
+}
+
+// articleCompletion offers the knowledge base's article ids with titles.
+func articleCompletion(_ *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	base, err := kb.Load()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveError
+	}
+	var out []string
+	for _, a := range base.All() {
+		if strings.HasPrefix(a.ID, prefix) {
+			out = append(out, a.ID+"\t"+a.Title)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
 func kbList(w io.Writer) error {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -38,7 +37,9 @@ type scanOptions struct {
 	Now       string // reference time for countdowns; "" = newest event
 	KeepGoing bool   // unreadable inputs do not make the exit code 2
 	Separate  bool   // diagnose each PATH on its own (one case per bundle)
-	Color     string // auto, always, never
+	Color     string // auto, always, never (the global --color)
+	Width     int    // text width; 0: the terminal's (the global --width)
+	Verbose   bool   // scores and likelihoods in text (the global --verbose)
 
 	Header report.Header // --title, --case, --full-paths (the HTML page shows them)
 
@@ -89,8 +90,13 @@ func newScanCmd() *cobra.Command {
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Inputs = args
-			if !c.Flags().Changed("format") {
-				o.Format = formatFromName(o.Output, o.Format)
+			g, err := globals(c)
+			if err != nil {
+				return withCode(exitError, err)
+			}
+			o.Color, o.Width, o.Verbose = g.Color, g.Width, g.Verbose
+			if o.Format, err = outputFormat(o.Format, o.Output, c.ErrOrStderr()); err != nil {
+				return withCode(exitError, err)
 			}
 			// Ctrl-C stops the walk between events; the report is not written.
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -112,7 +118,7 @@ func newScanCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Format, "format", "text", "output format: "+strings.Join(report.Formats, ", ")+" (default from the -o extension, else text)")
+	f.StringVar(&o.Format, "format", "", "output format: "+strings.Join(report.Formats, ", ")+" (default: the one -o's extension names, else text)")
 	f.StringVarP(&o.Output, "output", "o", "", "write the report to `FILE` instead of stdout")
 	f.StringVar(&o.FailOn, "fail-on", "high", "exit 1 when a finding is at or above this severity: info, low, medium, high, critical, none")
 	f.StringArrayVar(&o.RuleDirs, "rules", nil, "load rules from `DIR` over the built-in pack (same id replaces); repeatable")
@@ -127,10 +133,8 @@ func newScanCmd() *cobra.Command {
 	f.StringVar(&o.Header.Title, "title", "", "report `TITLE` in the HTML page's heading (default: Remote Desktop licensing diagnosis)")
 	f.StringVar(&o.Header.Case, "case", "", "case number or customer (`TEXT`) shown in the HTML page's header")
 	f.BoolVar(&o.Header.FullPaths, "full-paths", false, "show inputs and evidence files with their directories in the HTML page (default: names only)")
-	f.StringVar(&o.Color, "color", "auto", "colour in text output: auto (terminal and no NO_COLOR), always, never")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion(report.Formats...))
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", fixedCompletion(append(append([]string{}, rules.Severities...), "none")...))
-	_ = cmd.RegisterFlagCompletionFunc("color", fixedCompletion("auto", "always", "never"))
 	return cmd
 }
 
@@ -138,26 +142,6 @@ func fixedCompletion(values ...string) func(*cobra.Command, []string, string) ([
 	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return values, cobra.ShellCompDirectiveNoFileComp
 	}
-}
-
-// formatFromName picks the format a report file's extension names
-// (report.html, tsdiag.sarif, results.xml for JUnit), else def.
-func formatFromName(name, def string) string {
-	switch strings.ToLower(filepath.Ext(name)) {
-	case ".json":
-		return "json"
-	case ".sarif":
-		return "sarif"
-	case ".xml":
-		return "junit"
-	case ".html", ".htm":
-		return "html"
-	case ".md", ".markdown":
-		return "markdown"
-	case ".txt":
-		return "text"
-	}
-	return def
 }
 
 // scanPaths runs the whole pipeline (the tsdiag API) and writes the
@@ -291,7 +275,7 @@ func writeReport(rep *report.Report, o scanOptions, stdout, stderr io.Writer) er
 	colour := o.Color == "always" || (o.Color != "never" && !toFile && os.Getenv("NO_COLOR") == "" &&
 		os.Getenv("TERM") != "dumb" && isTerminal(stdout))
 	var buf bytes.Buffer
-	if err := tsdiag.Write(&buf, rep, o.Format, tsdiag.WriteOptions{Color: colour}); err != nil {
+	if err := tsdiag.Write(&buf, rep, o.Format, tsdiag.WriteOptions{Color: colour, Width: reportWidth(o, toFile, stdout), Verbose: o.Verbose}); err != nil {
 		return fmt.Errorf("rendering %s: %w", o.Format, err)
 	}
 	if !toFile {
@@ -331,6 +315,15 @@ func verdict(d *tsdiag.Diagnoser, rep *report.Report, stderr io.Writer) (int, er
 		fmt.Fprintf(stderr, "tsdiag: %s\n", v.Reason)
 	}
 	return v.Code, nil
+}
+
+// reportWidth is where text folds: --width, else the terminal's (or
+// $COLUMNS) on stdout; a file is read later, elsewhere: the default.
+func reportWidth(o scanOptions, toFile bool, stdout io.Writer) int {
+	if o.Width > 0 || !toFile {
+		return textWidth(o.Width, stdout)
+	}
+	return report.DefaultWidth
 }
 
 func isTerminal(w io.Writer) bool {

@@ -162,7 +162,7 @@ func TestScanReadsRegExportsFromBundle(t *testing.T) {
 
 	// The same bundle without its exports: the registry rules stay silent
 	// and the report has no config.
-	code, text, _ := scanCLI(t, "", "scan", "--format", "text", "--fail-on", "none", "case.tgz")
+	code, text, _ := scanCLI(t, "", "scan", "--width", "200", "--format", "text", "--fail-on", "none", "case.tgz")
 	if code != 0 || !strings.Contains(text, "Configuration seen: RDSH01: licensing mode per-user (4); license servers LS01.contoso.local [case.tgz!RDSH01/licensing.reg]\n") {
 		t.Errorf("text report lacks RDSH01's configuration line:\n%s", text)
 	}

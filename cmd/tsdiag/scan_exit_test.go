@@ -127,11 +127,12 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-// -o picks the format from the file's extension unless --format says.
+// -o picks the format from the file's extension unless --format says; an
+// extension naming no format, or another format than --format, is exit 2.
 func TestOutputExtensionPicksFormat(t *testing.T) {
 	farmDir(t)
 	for file, want := range map[string]string{"r.html": "<!DOCTYPE html>", "r.sarif": `"version": "2.1.0"`, "r.xml": "<testsuites",
-		"r.md": "## tsdiag:", "r.json": `"schema": "tsdiag-report"`, "r.out": "3 findings (1 CRITICAL"} {
+		"r.junit": "<testsuites", "r.md": "## tsdiag:", "r.json": `"schema": "tsdiag-report"`, "r.txt": "3 findings (1 CRITICAL"} {
 		if code, _, stderr := scanCLI(t, "", "scan", "--fail-on", "none", "-o", file, "farm.evtx"); code != 0 {
 			t.Fatalf("%s: exit %d %s", file, code, stderr)
 		}
@@ -139,8 +140,18 @@ func TestOutputExtensionPicksFormat(t *testing.T) {
 			t.Errorf("%s lacks %q", file, want)
 		}
 	}
-	scanCLI(t, "", "scan", "--fail-on", "none", "--format", "json", "-o", "forced.html", "farm.evtx")
-	if data, _ := os.ReadFile("forced.html"); !strings.HasPrefix(string(data), "{") {
-		t.Error("--format json did not win over the .html extension")
+	if code, _, stderr := scanCLI(t, "", "scan", "--fail-on", "none", "-o", "r.out", "farm.evtx"); code != 2 || !strings.Contains(stderr, "give --format") {
+		t.Errorf("-o r.out: exit %d %q, want 2 asking for --format", code, stderr)
+	}
+	if _, err := os.Stat("r.out"); err == nil {
+		t.Error("r.out written although its extension names no format")
+	}
+	code, _, stderr := scanCLI(t, "", "scan", "--fail-on", "none", "--format", "json", "-o", "forced.html", "farm.evtx")
+	if code != 2 || !strings.Contains(stderr, "--format json but -o forced.html names html") {
+		t.Errorf("--format json -o forced.html: exit %d %q, want 2", code, stderr)
+	}
+	scanCLI(t, "", "scan", "--fail-on", "none", "--format", "json", "-o", "forced.out", "farm.evtx")
+	if data, _ := os.ReadFile("forced.out"); !strings.HasPrefix(string(data), "{") {
+		t.Error("--format json to an extension naming no format was not JSON")
 	}
 }

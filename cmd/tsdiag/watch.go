@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tsdiag/tsdiag"
+	"github.com/tsdiag/tsdiag/evtx/source"
 	"github.com/tsdiag/tsdiag/evtx/watch"
 )
 
@@ -48,7 +49,9 @@ Registry exports (.reg) given with --reg, or found in a watched folder, supply
 the licensing configuration (mode, specified license servers,
 DefaultLicenseServer, GracePeriod key), printed before the findings.
 
-Stop with Ctrl-C. Exit codes: 0 stopped cleanly; 2 PATH or a flag is unusable.`
+Stop with Ctrl-C. Exit codes: 0 stopped cleanly; 2 PATH or a flag is unusable
+(PATH missing, or a file that is not an EVTX log: XML exports, .evt files and
+bundles are read by 'tsdiag scan').`
 
 func newWatchCmd() *cobra.Command {
 	o := watchOptions{}
@@ -69,7 +72,8 @@ func newWatchCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.DurationVar(&o.Interval, "interval", watch.DefaultInterval, "poll interval")
-	f.StringVar(&o.Format, "format", "text", "output format: text or jsonl")
+	f.StringVar(&o.Format, "format", "text", "output format: text or jsonl (json is accepted for it)")
+	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion("text", "jsonl"))
 	f.StringVarP(&o.Output, "output", "o", "", "also append findings to `FILE`")
 	f.BoolVar(&o.NewOnly, "new-only", false, "skip the records already in the files; report only what arrives")
 	f.StringArrayVar(&o.RegFiles, "reg", nil, "registry export `FILE` (.reg) with the licensing configuration; repeatable")
@@ -80,13 +84,16 @@ func newWatchCmd() *cobra.Command {
 }
 
 func runWatch(ctx context.Context, o watchOptions, stdout, stderr io.Writer) error {
+	if o.Format == "json" {
+		o.Format = "jsonl" // scan's name for JSON; watch writes one object per change
+	}
 	if o.Format != "text" && o.Format != "jsonl" {
 		return withCode(exitError, fmt.Errorf("--format %q: use text or jsonl", o.Format))
 	}
 	if o.Interval <= 0 {
 		return withCode(exitError, errors.New("--interval must be positive"))
 	}
-	if _, err := os.Stat(o.Path); err != nil {
+	if err := watchable(o.Path); err != nil {
 		return withCode(exitError, err)
 	}
 	d, err := tsdiag.New(tsdiag.Config{RuleDirs: o.RuleDirs, NoBuiltin: o.NoBuiltin, Tool: toolVersion()})
@@ -133,6 +140,34 @@ func runWatch(ctx context.Context, o watchOptions, stdout, stderr io.Writer) err
 		return withCode(exitError, err)
 	}
 	return nil
+}
+
+// watchable checks PATH before the first poll: it must exist, and a file
+// must be an EVTX log, or empty (a collector about to write it). Anything
+// else would be polled for ever without a finding.
+func watchable(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if st.IsDir() || st.Size() == 0 {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	head := make([]byte, source.SniffLen)
+	n, _ := io.ReadFull(f, head)
+	switch format := source.Detect(head[:n]); format {
+	case source.EVTX:
+		return nil
+	case source.Unknown:
+		return fmt.Errorf("%s is not an event log: watch follows .evtx files (or a folder of them)", path)
+	default:
+		return fmt.Errorf("%s is %s, not an .evtx file: watch follows .evtx files; read it with 'tsdiag scan %s'", path, format, path)
+	}
 }
 
 // watchRegFiles are the registry exports of a watch: --reg files, and

@@ -122,7 +122,30 @@ func (w *walker) input(in string) {
 		w.dir(in)
 		return
 	}
+	if fi.Mode()&(fs.ModeNamedPipe|fs.ModeSocket|fs.ModeCharDevice) != 0 {
+		w.pipe(in)
+		return
+	}
 	w.file(in, true)
+}
+
+// pipe reads a FIFO, a process substitution (/dev/fd/63) or a device named
+// as an input the way it reads stdin: front to back, once. A pass that only
+// looks for registry exports (SkipLogs) leaves it alone: opening and
+// closing a pipe would lose what its writer sent.
+func (w *walker) pipe(path string) {
+	if w.opts.SkipLogs {
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		w.unreadable(path, 0, openReason(err))
+		return
+	}
+	defer f.Close()
+	br := w.reader(&progressReader{r: f, w: w})
+	defer w.release(br)
+	w.stream(br, path, true, nil)
 }
 
 func openReason(err error) string {

@@ -305,7 +305,8 @@ func (w *Watcher) file(path string, info os.FileInfo) []*evtx.Event {
 		// Remembered, so an empty or foreign file is reported once, not on
 		// every poll; it is read again when it changes.
 		if prev == nil || prev.failed != err.Error() {
-			w.note(path, "unreadable", err.Error())
+			// The note names the file; the error need not again.
+			w.note(path, "unreadable", strings.TrimPrefix(err.Error(), path+": "))
 		}
 		cur.failed = err.Error()
 		w.files[path] = cur
@@ -322,7 +323,17 @@ func (w *Watcher) file(path string, info os.FileInfo) []*evtx.Event {
 			cur.maxID[k] = v
 		}
 	}
-	w.describe(path, prev, cur, stats, whole)
+	restarted := restarts(prev, cur)
+	if prev != nil && !os.SameFile(prev.info, info) {
+		// Another log now stands at the path and numbers its records
+		// from the start again: what was delivered before says nothing
+		// of it, so its records are read as new (the engine still
+		// recognises a record it has already seen by its content).
+		for k := range restarted {
+			w.dedupe.Reset(k)
+		}
+	}
+	w.describe(path, prev, cur, stats, whole, restarted)
 	w.files[path] = cur
 	sort.SliceStable(events, func(i, j int) bool { return events[i].RecordID < events[j].RecordID })
 	fresh := rotated
@@ -388,22 +399,25 @@ func maxIDs(d *live.Dedupe, events []*evtx.Event) map[string]uint64 {
 }
 
 // describe tells the user what happened to a file that changed.
-func (w *Watcher) describe(path string, prev, cur *fileState, stats evtx.Stats, whole bool) {
+// restarted holds the streams whose record ids started again, with the
+// highest id before.
+func (w *Watcher) describe(path string, prev, cur *fileState, stats evtx.Stats, whole bool, restarted map[string]uint64) {
+	restart := ""
+	for _, k := range sortedKeys(restarted) {
+		restart = fmt.Sprintf("record ids start again (%d after %d)", cur.maxID[k], restarted[k])
+		break
+	}
 	switch {
 	case prev == nil || prev.failed != "":
 		w.note(path, "new", fmt.Sprintf("following (%d records, %d matched)", stats.Records, stats.Matched))
+	case !os.SameFile(prev.info, cur.info) && restart != "":
+		w.note(path, "replaced", fmt.Sprintf("replaced by another log: %s; its %d records are read from the start", restart, stats.Records))
 	case !os.SameFile(prev.info, cur.info):
-		w.note(path, "replaced", "file replaced (new identity)")
+		w.note(path, "replaced", "file replaced (new identity); records not seen before are read")
+	case restart != "":
+		w.note(path, "cleared", restart+": log cleared")
 	case cur.info.Size() < prev.info.Size():
 		w.note(path, "shrunk", fmt.Sprintf("file shrank from %d to %d bytes (cleared or rotated)", prev.info.Size(), cur.info.Size()))
-	}
-	if prev != nil {
-		for k, old := range prev.maxID {
-			if n, ok := cur.maxID[k]; ok && n < old {
-				w.note(path, "cleared", fmt.Sprintf("record ids restarted (%d after %d): log cleared", n, old))
-				break
-			}
-		}
 	}
 	if prev == nil || !whole || cur.damaged != prev.damaged {
 		if cur.damaged > 0 {
@@ -411,6 +425,31 @@ func (w *Watcher) describe(path string, prev, cur *fileState, stats evtx.Stats, 
 				stats.DamagedRecords, stats.DamagedChunks))
 		}
 	}
+}
+
+// restarts lists the streams (computer and channel) whose highest record
+// id went down from prev to cur, with the highest id before: the log was
+// cleared, or another one replaced it.
+func restarts(prev, cur *fileState) map[string]uint64 {
+	if prev == nil {
+		return nil
+	}
+	out := map[string]uint64{}
+	for k, old := range prev.maxID {
+		if n, ok := cur.maxID[k]; ok && n < old {
+			out[k] = old
+		}
+	}
+	return out
+}
+
+func sortedKeys(m map[string]uint64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // fingerprint checksums the file header and the last chunk, where every

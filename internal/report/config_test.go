@@ -47,7 +47,7 @@ func TestConfigInEveryFormat(t *testing.T) {
 		"html":     "Configuration seen: " + want,
 	} {
 		var b bytes.Buffer
-		if err := Write(&b, r, format, Options{}); err != nil {
+		if err := Write(&b, r, format, Options{Width: 1000}); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(b.String(), line) {
@@ -81,7 +81,7 @@ func TestNoConfigNoField(t *testing.T) {
 	r.Config = nil
 	for _, format := range []string{"text", "json", "markdown", "html"} {
 		var b bytes.Buffer
-		if err := Write(&b, r, format, Options{}); err != nil {
+		if err := Write(&b, r, format, Options{Width: 1000}); err != nil {
 			t.Fatal(err)
 		}
 		if s := b.String(); strings.Contains(s, "Configuration seen") || strings.Contains(s, `"config"`) {

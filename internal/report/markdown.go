@@ -29,8 +29,11 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	if len(r.Config) > 0 {
 		ew.printf("\n")
 	}
+	if d := mdDuplicates(r); d != "" {
+		ew.printf("- **Duplicates set aside** (records already read from another input, counted once): %s\n\n", d)
+	}
 	for _, u := range r.Stats.Unreadable {
-		ew.printf("> **Unreadable:** %s: %s\n", mdCodeSpan(u.File), mdData(u.Reason))
+		ew.printf("> **Unreadable:** %s: %s\n", mdCodeSpan(r.DisplayPath(u.File)), mdData(u.Reason))
 	}
 	if len(r.Stats.Unreadable) > 0 {
 		ew.printf("\n")
@@ -55,9 +58,21 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	return ew.err
 }
 
+// mdVerdict is the heading. What makes the result less than it looks
+// leads it: nothing read, an input unreadable, everything set aside.
 func mdVerdict(r *Report) string {
 	if r.Window.AllSetAside() && len(r.Findings) == 0 {
 		return "nothing diagnosed: " + r.Window.Note()
+	}
+	if r.nothingRead() {
+		return "nothing diagnosed: no event was read"
+	}
+	lead := ""
+	if r.Incomplete() {
+		lead = "incomplete (" + r.incompleteShort() + "): "
+	}
+	if len(r.Findings) == 0 && lead != "" {
+		return lead + "no licensing problem found in what could be read"
 	}
 	if len(r.Findings) == 0 {
 		return "no licensing problem found"
@@ -66,7 +81,7 @@ func mdVerdict(r *Report) string {
 	for _, sc := range r.BySeverity() {
 		parts = append(parts, fmt.Sprintf("%d %s", sc.Count, sc.Severity))
 	}
-	return fmt.Sprintf("%s (%s)", plural(len(r.Findings), "finding"), strings.Join(parts, ", "))
+	return fmt.Sprintf("%s%s (%s)", lead, plural(len(r.Findings), "finding"), strings.Join(parts, ", "))
 }
 
 func mdStatsLine(r *Report) string {
@@ -75,7 +90,11 @@ func mdStatsLine(r *Report) string {
 	if s.DamagedRecords > 0 || s.DamagedChunks > 0 {
 		line += fmt.Sprintf(" (**%d damaged records, %d damaged chunks**)", s.DamagedRecords, s.DamagedChunks)
 	}
-	line += fmt.Sprintf("; %s reached the rules, %d matched; %s.", plural(s.Matched, "event"), r.Engine.Matched, r.Duration.Round(1e6))
+	line += fmt.Sprintf("; %s reached the rules, %d matched", plural(ReachedRules(r), "event"), r.Engine.Matched)
+	if d := r.Engine.Duplicates; d > 0 {
+		line += fmt.Sprintf("; %s set aside", plural(d, "duplicate"))
+	}
+	line += fmt.Sprintf("; %s.", r.Duration.Round(1e6))
 	if r.FailOn != "" {
 		verdict := "passes"
 		switch {
@@ -109,7 +128,9 @@ func writeMarkdownFinding(w *errWriter, r *Report, it Item) {
 	for _, line := range spread(f.Evidence) {
 		w.printf("- **Varies:** %s\n", mdData(line))
 	}
-	w.printf("- **Rule:** `%s` · confidence %.2f · score %.2f\n", f.Rule, f.Confidence, f.Score)
+	// The score ranks findings; it means nothing to a reader of the ticket
+	// (JSON keeps it).
+	w.printf("- **Rule:** `%s` · confidence %.2f\n", f.Rule, f.Confidence)
 	if slots := dayRange(f.Timeline, 60); len(slots) > 1 {
 		peak := 0
 		for _, s := range slots {
@@ -122,7 +143,7 @@ func writeMarkdownFinding(w *errWriter, r *Report, it Item) {
 		w.printf("<details><summary>Evidence (%d of %d events: %s)</summary>\n\n", len(f.Evidence), f.Count, mdEscape(eventMix(f.Evidence)))
 		w.printf("| Time (UTC) | Event | File | Record | Values |\n|---|---|---|---|---|\n")
 		for _, e := range f.Evidence {
-			w.printf("| %s | %s %d | %s | %d | %s |\n", stamp(e.Time), shortProvider(e.Provider), e.EventID, strings.ReplaceAll(mdCodeSpan(e.File), "|", `\|`), e.RecordID, mdData(valuesText(e.Values)))
+			w.printf("| %s | %s %d | %s | %d | %s |\n", stamp(e.Time), shortProvider(e.Provider), e.EventID, strings.ReplaceAll(mdCodeSpan(r.DisplayPath(e.File)), "|", `\|`), e.RecordID, mdData(valuesText(e.Values)))
 		}
 		w.printf("\n</details>\n\n")
 	}
@@ -179,6 +200,21 @@ func writeMarkdownSuppressions(w *errWriter, r *Report) {
 		w.printf("> **Expired suppression:** `%s` expired %s (%s) and no longer applies; %s back in this report (`%s`).\n\n",
 			e.Diagnosis, e.ExpiresText(), mdEscape(e.Reason), plural(e.Matched, "finding"), source(e.File, e.Line))
 	}
+}
+
+// mdDuplicates lists duplicates per input file: "`copy.evtx` 7, `b.evtx` 2".
+func mdDuplicates(r *Report) string {
+	if r.Engine.Duplicates == 0 {
+		return ""
+	}
+	var parts []string
+	for _, f := range sortedKeys(r.Engine.DuplicatesByFile) {
+		parts = append(parts, fmt.Sprintf("%s %s", mdCodeSpan(r.DisplayPath(f)), thousands(r.Engine.DuplicatesByFile[f])))
+	}
+	if len(parts) == 0 {
+		return thousands(r.Engine.Duplicates)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func mdSeverity(s string) string {

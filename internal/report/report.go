@@ -197,13 +197,19 @@ var Formats = []string{"text", "json", "sarif", "junit", "html", "markdown"}
 // Options tune rendering.
 type Options struct {
 	Color bool // ANSI colour in text output
+	// Width is the column text output folds prose at (0: DefaultWidth);
+	// commands are never folded.
+	Width int
+	// Verbose adds the scoring (rule confidence, finding score, step
+	// likelihoods) to text output; JSON always carries it.
+	Verbose bool
 }
 
 // Write renders r in format.
 func Write(w io.Writer, r *Report, format string, opts Options) error {
 	switch format {
 	case "text", "":
-		return WriteText(w, r, opts.Color)
+		return WriteTextOptions(w, r, opts)
 	case "json":
 		return WriteJSON(w, r)
 	case "sarif":
@@ -420,7 +426,7 @@ func (r *Report) forText(f engine.Finding) string {
 	who := groupOrAll(f)
 	if len(r.Inputs) > 1 {
 		if in := r.InputOf(f); in != "" {
-			who += " in " + in
+			who += " in " + r.DisplayPath(in)
 		}
 	}
 	return who

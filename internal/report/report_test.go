@@ -99,7 +99,7 @@ func TestFailOnThresholds(t *testing.T) {
 func TestTextColourOnlyWhenAsked(t *testing.T) {
 	r := sampleReport()
 	var plain, coloured bytes.Buffer
-	if err := WriteText(&plain, r, false); err != nil {
+	if err := WriteTextOptions(&plain, r, Options{Width: 1000}); err != nil {
 		t.Fatal(err)
 	}
 	if err := WriteText(&coloured, r, true); err != nil {

@@ -19,7 +19,7 @@ func renderAll(t *testing.T, r *Report) map[string]string {
 	out := map[string]string{}
 	for _, f := range Formats {
 		var b bytes.Buffer
-		if err := Write(&b, r, f, Options{}); err != nil {
+		if err := Write(&b, r, f, Options{Width: 1000}); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
 		out[f] = b.String()

@@ -124,13 +124,30 @@ func (l *Log) Append(path string, evtxBytes []byte) error {
 }
 
 // Clear empties a channel as "wevtutil cl" does: open subscriptions on it
-// then fail with ERROR_EVT_QUERY_RESULT_STALE; positions continue.
+// then fail with ERROR_EVT_QUERY_RESULT_STALE, and numbering starts again
+// at 1.
 func (l *Log) Clear(path string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c := l.channel(path)
 	c.recs = nil
+	c.next = 1
 	c.gen++
+}
+
+// Trim drops a channel's records up to position pos, as a log that wrapped
+// overwrites its oldest records (open subscriptions go on).
+func (l *Log) Trim(path string, pos uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.channel(path)
+	kept := c.recs[:0]
+	for _, r := range c.recs {
+		if r.pos > pos {
+			kept = append(kept, r)
+		}
+	}
+	c.recs = kept
 }
 
 // FailNext queues errors for the next Next calls of any subscription.

@@ -49,26 +49,37 @@ they change (Windows only; elsewhere use 'tsdiag watch PATH').
 
 tsdiag subscribes to System, the RemoteConnectionManager Admin/Operational and
 the TerminalServices-Licensing Admin/Operational channels with a query built
-from the rule set (only the providers and event ids a rule can match), renders
-each event's XML and decodes it with the same reader that reads XML exports.
+from the rule set (only the providers and event ids a rule can match, split
+into Selects of at most 20 expressions). A channel that does not exist or
+cannot be read is reported and left out. Each event's XML is decoded with the
+same reader that reads XML exports.
 
-After each batch (a burst of events, once handled) the subscription bookmark
-is saved atomically to the state file (temporary file + rename), so a stop and
-restart resumes exactly where it stopped: no event is lost or seen twice.
-After a crash, events since the last save are read again, never skipped.
---backfill reads that much history first (first run only), then goes live. The licensing configuration in the registry (mode, specified license
-servers, DefaultLicenseServer, the GracePeriod key) and the grace days left are
-read at start and printed with the findings.
+After each batch the subscription bookmark is saved atomically to the state
+file, which one tsdiag at a time may hold (a service and an interactive run
+need different --state files). A restart resumes strictly after the bookmark
+(if the log was cleared or wrapped meanwhile, it reads again from the last
+event delivered, skipping what was already delivered), and first re-reads the
+longest window any rule needs before the bookmark so that counts, sequences
+and countdowns straddling the restart are still made; what was already
+reported is not reported again. Transient errors (the log cleared under the
+subscription, the EventLog service restarting) resubscribe with backoff.
+--backfill reads that much history first (first run only), then goes live.
+The licensing configuration in the registry and the grace days left are read
+at start and printed with the findings.
+
+--channel ForwardedEvents on a Windows Event Collector diagnoses each
+forwarding host on its own (see docs/live.md for the wecutil subscription).
 
 Findings go to stdout (text, or --format jsonl for log shippers) and, with
 --eventlog, to the Application log under the source "tsdiag" (event id 100
 info, 200 low, 300 medium, 400 high, 500 critical) so Windows Event Forwarding
-and any SIEM collect them. --install-service runs the same command unattended
-as the "tsdiag" service (with --eventlog); Ctrl-C or a service stop ends it
-cleanly.
+and any SIEM collect them. --install-service copies tsdiag to
+%ProgramFiles%\tsdiag and runs this command unattended as the "tsdiag" service
+(with --eventlog; depends on EventLog, delayed start, restarts on failure);
+Ctrl-C or a service stop ends it cleanly.
 
 Exit codes: 0 stopped cleanly; 2 the subscription could not run (not Windows,
-bad flags, corrupt state file, access denied).`
+bad flags, corrupt or locked state file, access denied).`
 
 func newLiveCmd() *cobra.Command {
 	o := liveOptions{}

@@ -379,6 +379,9 @@ func findingKey(f engine.Finding) string {
 
 // findingSig is what makes a finding "changed". Numeric facts count in
 // whole units, so a countdown re-prints once a day, not on every batch.
+// The last-seen time is left out: a new match already changes Count, and a
+// configuration finding's last-seen is "now", which would re-print it (and,
+// as a service, write an event) at every catch-up and idle tick.
 func findingSig(f engine.Finding) string {
 	rounded := make(map[string]any, len(f.Facts))
 	for k, v := range f.Facts {
@@ -388,7 +391,7 @@ func findingSig(f engine.Finding) string {
 		rounded[k] = v
 	}
 	facts, _ := json.Marshal(rounded)
-	return fmt.Sprintf("%s|%s|%s|%d|%s|%s", f.Rule, f.Severity, f.Status, f.Count, f.LastSeen.UTC().Format(time.RFC3339Nano), facts)
+	return fmt.Sprintf("%s|%s|%s|%d|%s", f.Rule, f.Severity, f.Status, f.Count, facts)
 }
 
 // printConfig states the configuration once, before any finding.

@@ -49,26 +49,37 @@ they change (Windows only; elsewhere use 'tsdiag watch PATH').
 
 tsdiag subscribes to System, the RemoteConnectionManager Admin/Operational and
 the TerminalServices-Licensing Admin/Operational channels with a query built
-from the rule set (only the providers and event ids a rule can match), renders
-each event's XML and decodes it with the same reader that reads XML exports.
+from the rule set (only the providers and event ids a rule can match, split
+into Selects of at most 20 expressions). A channel that does not exist or
+cannot be read is reported and left out. Each event's XML is decoded with the
+same reader that reads XML exports.
 
-After each batch (a burst of events, once handled) the subscription bookmark
-is saved atomically to the state file (temporary file + rename), so a stop and
-restart resumes exactly where it stopped: no event is lost or seen twice.
-After a crash, events since the last save are read again, never skipped.
---backfill reads that much history first (first run only), then goes live. The licensing configuration in the registry (mode, specified license
-servers, DefaultLicenseServer, the GracePeriod key) and the grace days left are
-read at start and printed with the findings.
+After each batch the subscription bookmark is saved atomically to the state
+file, which one tsdiag at a time may hold (a service and an interactive run
+need different --state files). A restart resumes strictly after the bookmark
+(if the log was cleared or wrapped meanwhile, it reads again from the last
+event delivered, skipping what was already delivered), and first re-reads the
+longest window any rule needs before the bookmark so that counts, sequences
+and countdowns straddling the restart are still made; what was already
+reported is not reported again. Transient errors (the log cleared under the
+subscription, the EventLog service restarting) resubscribe with backoff.
+--backfill reads that much history first (first run only), then goes live.
+The licensing configuration in the registry and the grace days left are read
+at start and printed with the findings.
+
+--channel ForwardedEvents on a Windows Event Collector diagnoses each
+forwarding host on its own (see docs/live.md for the wecutil subscription).
 
 Findings go to stdout (text, or --format jsonl for log shippers) and, with
 --eventlog, to the Application log under the source "tsdiag" (event id 100
 info, 200 low, 300 medium, 400 high, 500 critical) so Windows Event Forwarding
-and any SIEM collect them. --install-service runs the same command unattended
-as the "tsdiag" service (with --eventlog); Ctrl-C or a service stop ends it
-cleanly.
+and any SIEM collect them. --install-service copies tsdiag to
+%ProgramFiles%\tsdiag and runs this command unattended as the "tsdiag" service
+(with --eventlog; depends on EventLog, delayed start, restarts on failure);
+Ctrl-C or a service stop ends it cleanly.
 
 Exit codes: 0 stopped cleanly; 2 the subscription could not run (not Windows,
-bad flags, corrupt state file, access denied).`
+bad flags, corrupt or locked state file, access denied).`
 
 func newLiveCmd() *cobra.Command {
 	o := liveOptions{}
@@ -191,38 +202,154 @@ type follower struct {
 	wall    func() time.Time
 	pending []*evtx.Event
 	events  int
+	// perHost, when set, gives each computer its own stream (a collector's
+	// ForwardedEvents: each forwarding host has its own clock, windows and
+	// incidents, so one host's backlog arriving late is not "late" against
+	// another's newer events); st is then the local host's.
+	perHost func(host string) (*tsdiag.Stream, error)
+	hosts   map[string]*tsdiag.Stream
+	order   []string // host keys, first seen first
+	dropped int      // events of hosts beyond maxHosts
+	// replaying holds events re-read from before the bookmark: fed to the
+	// engine, never printed; primeAt is when the previous run last printed
+	// (its state's save time), the clock the replayed findings are taken at.
+	replaying bool
+	primeAt   time.Time
 }
 
 // maxPending bounds the events held while a live backfill catches up.
 const maxPending = 200000
 
+// maxHosts bounds the per-host streams of a collector.
+const maxHosts = 5000
+
 func (f *follower) batch(events []*evtx.Event) error {
-	for _, ev := range events {
-		if f.filter == nil || f.filter(ev.Provider, ev.EventID) {
-			f.pending = append(f.pending, ev)
-		}
-	}
+	f.hold(events)
 	if f.wall != nil && len(events) > 0 && len(f.pending) < maxPending {
 		return nil
 	}
 	return f.flush()
 }
 
-// flush feeds what is held, in time order, and prints what changed.
-func (f *follower) flush() error {
+func (f *follower) hold(events []*evtx.Event) {
+	for _, ev := range events {
+		if f.filter == nil || f.filter(ev.Provider, ev.EventID) {
+			f.pending = append(f.pending, ev)
+		}
+	}
+}
+
+// replay takes the events re-read from before the bookmark (the previous
+// run reported them) and, at nil, feeds them and marks every finding they
+// make as already printed: the correlations resume where they were, and
+// nothing is reported twice.
+func (f *follower) replay(events []*evtx.Event) error {
+	if events != nil {
+		f.replaying = true
+		f.hold(events)
+		if len(f.pending) < maxPending {
+			return nil
+		}
+	}
+	if err := f.feed(); err != nil {
+		return err
+	}
+	for _, st := range f.streams() {
+		f.pr.prime(st.Snapshot(f.primeAt))
+	}
+	f.replaying = false
+	return nil
+}
+
+// streamFor is the stream ev goes to; nil when a collector has more hosts
+// than maxHosts (counted, not fed).
+func (f *follower) streamFor(ev *evtx.Event) (*tsdiag.Stream, error) {
+	if f.perHost == nil {
+		return f.st, nil
+	}
+	key := engine.HostKey(ev.Computer)
+	if st, ok := f.hosts[key]; ok {
+		return st, nil
+	}
+	if len(f.hosts) >= maxHosts {
+		f.dropped++
+		return nil, nil
+	}
+	st, err := f.perHost(key)
+	if err != nil {
+		return nil, err
+	}
+	if f.hosts == nil {
+		f.hosts = map[string]*tsdiag.Stream{}
+	}
+	f.hosts[key] = st
+	f.order = append(f.order, key)
+	return st, nil
+}
+
+func (f *follower) streams() []*tsdiag.Stream {
+	if f.perHost == nil {
+		return []*tsdiag.Stream{f.st}
+	}
+	out := make([]*tsdiag.Stream, 0, len(f.order))
+	for _, k := range f.order {
+		out = append(out, f.hosts[k])
+	}
+	return out
+}
+
+// feed feeds what is held, in time order.
+func (f *follower) feed() error {
 	sort.SliceStable(f.pending, func(i, j int) bool { return f.pending[i].TimeCreated.Before(f.pending[j].TimeCreated) })
 	for _, ev := range f.pending {
-		f.events++
-		if err := f.st.Feed(ev); err != nil {
+		st, err := f.streamFor(ev)
+		if err != nil {
+			return err
+		}
+		if st == nil {
+			continue
+		}
+		if !f.replaying {
+			f.events++
+		}
+		if err := st.Feed(ev); err != nil {
 			return err
 		}
 	}
 	f.pending = nil
+	return nil
+}
+
+// flush feeds what is held and prints what changed.
+func (f *follower) flush() error {
+	if err := f.feed(); err != nil {
+		return err
+	}
+	if f.replaying {
+		return nil
+	}
 	var at time.Time
 	if f.wall != nil {
 		at = f.wall()
 	}
-	return f.pr.update(f.st.Snapshot(at))
+	for _, st := range f.streams() {
+		if err := f.pr.update(st.Snapshot(at)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hostSummary is the stop line's note of a collector's hosts.
+func (f *follower) hostSummary() string {
+	if f.perHost == nil {
+		return ""
+	}
+	s := fmt.Sprintf(", %d forwarding hosts", len(f.hosts))
+	if f.dropped > 0 {
+		s += fmt.Sprintf(" (%d events of hosts beyond the first %d not diagnosed)", f.dropped, maxHosts)
+	}
+	return s
 }
 
 // findingPrinter prints a finding when it first appears and whenever it
@@ -252,6 +379,9 @@ func findingKey(f engine.Finding) string {
 
 // findingSig is what makes a finding "changed". Numeric facts count in
 // whole units, so a countdown re-prints once a day, not on every batch.
+// The last-seen time is left out: a new match already changes Count, and a
+// configuration finding's last-seen is "now", which would re-print it (and,
+// as a service, write an event) at every catch-up and idle tick.
 func findingSig(f engine.Finding) string {
 	rounded := make(map[string]any, len(f.Facts))
 	for k, v := range f.Facts {
@@ -261,7 +391,7 @@ func findingSig(f engine.Finding) string {
 		rounded[k] = v
 	}
 	facts, _ := json.Marshal(rounded)
-	return fmt.Sprintf("%s|%s|%s|%d|%s|%s", f.Rule, f.Severity, f.Status, f.Count, f.LastSeen.UTC().Format(time.RFC3339Nano), facts)
+	return fmt.Sprintf("%s|%s|%s|%d|%s", f.Rule, f.Severity, f.Status, f.Count, facts)
 }
 
 // printConfig states the configuration once, before any finding.
@@ -278,6 +408,14 @@ func (p *findingPrinter) printConfig() error {
 		}
 	}
 	return nil
+}
+
+// prime records items as printed without printing them: the findings a
+// previous run reported, rebuilt from the log on restart.
+func (p *findingPrinter) prime(items []tsdiag.Item) {
+	for _, it := range items {
+		p.seen[findingKey(it.Finding)] = findingSig(it.Finding)
+	}
 }
 
 func (p *findingPrinter) update(items []tsdiag.Item) error {

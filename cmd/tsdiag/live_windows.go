@@ -24,10 +24,6 @@ import (
 
 const serviceName = "tsdiag"
 
-// maxEventText keeps a message under ReportEvent's 31,839-character limit
-// per string.
-const maxEventText = 30000
-
 func defaultStatePath() string {
 	dir := os.Getenv("ProgramData")
 	if dir == "" {
@@ -49,97 +45,23 @@ func runLive(ctx context.Context, o liveOptions, stdout, stderr io.Writer) error
 	return liveLoop(ctx, o, stdout, stderr)
 }
 
-// liveLoop is the whole live pipeline: state, configuration, subscription,
-// engine, printer. It returns when ctx ends.
+// liveLoop runs the portable pipeline (live_run.go) on this machine: the
+// local event log, the registry's licensing configuration, the
+// Application log.
 func liveLoop(ctx context.Context, o liveOptions, stdout, stderr io.Writer) error {
-	d, err := tsdiag.New(tsdiag.Config{RuleDirs: o.RuleDirs, NoBuiltin: o.NoBuiltin, Tool: toolVersion()})
+	lg, err := live.Local()
 	if err != nil {
 		return withCode(exitError, err)
 	}
-	set := d.Rules()
-	st, err := loadLiveState(o, stderr)
-	if err != nil {
-		return err
+	sys := liveSystem{Log: lg, EventLog: eventLogSink,
+		Config: func(ctx context.Context) *tsdiag.LicensingConfig {
+			c := regcfg.ReadLive(ctx, 30*time.Second)
+			return &c
+		}}
+	if h, herr := os.Hostname(); herr == nil {
+		sys.LocalHost = engine.HostKey(h)
 	}
-	backfill, _ := o.backfill()
-	plan, err := live.PlanStart(st, backfill, time.Now())
-	if err != nil {
-		return withCode(exitError, fmt.Errorf("state file %s: %w", o.State, err))
-	}
-	// The same pipeline as scan and watch; the configuration is this
-	// machine's registry, for every host its events name.
-	var so tsdiag.StreamOptions
-	if !o.NoConfig {
-		c := regcfg.ReadLive(ctx, 30*time.Second)
-		so.Local = &c
-		if h, herr := os.Hostname(); herr == nil {
-			so.LocalHost = engine.HostKey(h)
-		}
-	}
-	stream, err := d.Stream(so)
-	if err != nil {
-		return withCode(exitError, err)
-	}
-	cfg := stream.Config()
-	out, closeOut, err := openOutput(stdout, o.Output)
-	if err != nil {
-		return err
-	}
-	defer closeOut()
-	pr := newFindingPrinter(out, o.Format, cfg)
-	if o.EventLog {
-		sink, closeLog, err := eventLogSink()
-		if err != nil {
-			return withCode(exitError, err)
-		}
-		defer closeLog()
-		pr.sink = sink
-	}
-	if err := pr.printConfig(); err != nil {
-		return withCode(exitError, err)
-	}
-	fol := &follower{st: stream, filter: set.Filter(), pr: pr, wall: time.Now}
-	skipped := 0
-	opts := live.Options{Query: liveQuery(set, o.Channels), StatePath: o.State,
-		OnDamage: func(err error) {
-			skipped++
-			fmt.Fprintf(stderr, "tsdiag: live: event skipped: %v\n", err)
-		},
-		OnNote: func(s string) { fmt.Fprintf(stderr, "tsdiag: live: %s\n", s) },
-	}
-	fmt.Fprintf(stderr, "tsdiag: live: %d channels, events since %s, state %s\n",
-		len(opts.Query.Channels), plan.Since.Format(time.RFC3339), o.State)
-	err = live.Run(ctx, opts, st, plan, fol.batch)
-	if ferr := fol.flush(); err == nil {
-		err = ferr
-	}
-	fmt.Fprintf(stderr, "tsdiag: live: stopped after %d events (%d could not be decoded)\n", fol.events, skipped)
-	if err != nil {
-		return withCode(exitError, err)
-	}
-	return nil
-}
-
-func loadLiveState(o liveOptions, stderr io.Writer) (live.State, error) {
-	if err := os.MkdirAll(filepath.Dir(o.State), 0o755); err != nil {
-		return live.State{}, withCode(exitError, err)
-	}
-	st, err := live.LoadState(o.State)
-	if errors.Is(err, live.ErrCorruptState) && o.ResetState {
-		to, merr := live.MoveAside(o.State, time.Now())
-		if merr != nil {
-			return live.State{}, withCode(exitError, merr)
-		}
-		fmt.Fprintf(stderr, "tsdiag: live: %v; moved to %s, starting fresh\n", err, to)
-		return live.State{Version: live.StateVersion}, nil
-	}
-	if errors.Is(err, live.ErrCorruptState) {
-		return live.State{}, withCode(exitError, fmt.Errorf("%w (move it aside with --reset-state; events since the last good bookmark are then only read with --backfill)", err))
-	}
-	if err != nil {
-		return live.State{}, withCode(exitError, err)
-	}
-	return st, nil
+	return runLiveOn(ctx, o, sys, stdout, stderr)
 }
 
 // eventLogSink writes findings to the Application log under the tsdiag
@@ -159,10 +81,7 @@ func eventLogSink() (func(engine.Finding, string, []byte), func(), error) {
 	}
 	sink := func(f engine.Finding, line string, jsonLine []byte) {
 		id, level := eventLogID(f.Severity)
-		msg := line + "\r\n\r\n" + strings.TrimSpace(string(jsonLine))
-		if len(msg) > maxEventText {
-			msg = msg[:maxEventText] + "…"
-		}
+		msg := cutMessage(line+"\r\n\r\n"+strings.TrimSpace(string(jsonLine)), maxEventChars)
 		switch level {
 		case "error":
 			el.Error(id, msg)
@@ -188,7 +107,7 @@ func (s *liveService) Execute(args []string, req <-chan svc.ChangeRequest, statu
 	status <- svc.Status{State: svc.StartPending}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logw := &eventLogWriter{}
+	logw := &eventLogWriter{gate: newNoteGate(20, time.Now)}
 	if el, err := eventlog.Open(serviceName); err == nil {
 		logw.el = el
 		defer el.Close()
@@ -220,22 +139,53 @@ func (s *liveService) Execute(args []string, req <-chan svc.ChangeRequest, statu
 	}
 }
 
-// eventLogWriter turns the loop's stderr lines into informational events.
-type eventLogWriter struct{ el *eventlog.Log }
+// eventLogWriter turns the loop's stderr lines into informational events,
+// through a gate: a flood of one kind of note (damaged events, retries) is
+// held back and summarised, not written line by line.
+type eventLogWriter struct {
+	el   *eventlog.Log
+	gate *noteGate
+}
 
 func (w *eventLogWriter) Write(p []byte) (int, error) {
-	if w.el != nil {
-		w.el.Info(1, strings.TrimSpace(string(p)))
+	if w.el == nil {
+		return len(p), nil
+	}
+	for _, line := range strings.Split(string(p), "\n") {
+		for _, l := range w.gate.lines(line) {
+			w.el.Info(1, cutMessage(l, maxEventChars))
+		}
 	}
 	return len(p), nil
 }
 
 func (w *eventLogWriter) error(err error) {
 	if w.el != nil {
-		w.el.Error(2, "tsdiag live stopped: "+err.Error())
+		w.el.Error(2, cutMessage("tsdiag live stopped: "+err.Error(), maxEventChars))
 	}
 }
 
+// installService installs live as the tsdiag service:
+//   - the binary copied to %ProgramFiles%\tsdiag\tsdiag.exe (servicePaths):
+//     a LocalSystem service must not run an executable a user can replace;
+//     %ProgramFiles%' default ACL lets only administrators write there (the
+//     folder inherits it; tsdiag sets no ACL of its own);
+//   - a dependency on the EventLog service (CreateServiceW lpDependencies,
+//     https://learn.microsoft.com/en-us/windows/win32/api/winsvc/nf-winsvc-createservicew),
+//     so it starts after, and is stopped before, the log it reads;
+//   - delayed automatic start (SERVICE_DELAYED_AUTO_START_INFO,
+//     https://learn.microsoft.com/en-us/windows/win32/api/winsvc/ns-winsvc-service_delayed_auto_start_info);
+//   - recovery: restart after 1, 2 and 5 minutes, the count reset after a
+//     day (SERVICE_FAILURE_ACTIONS,
+//     https://learn.microsoft.com/en-us/windows/win32/api/winsvc/ns-winsvc-service_failure_actionsw),
+//     also when it stops with an error exit code rather than crashing
+//     (SERVICE_FAILURE_ACTIONS_FLAG,
+//     https://learn.microsoft.com/en-us/windows/win32/api/winsvc/ns-winsvc-service_failure_actions_flag;
+//     that page says the flag takes effect at the next system start).
+//
+// golang.org/x/sys/windows/svc/mgr wraps these: Config.Dependencies,
+// Config.DelayedAutoStart, Service.SetRecoveryActions and
+// SetRecoveryActionsOnNonCrashFailures.
 func installService(o liveOptions, stdout io.Writer) error {
 	exe, err := os.Executable()
 	if err != nil {
@@ -250,19 +200,42 @@ func installService(o liveOptions, stdout io.Writer) error {
 		s.Close()
 		return withCode(exitError, fmt.Errorf("service %q is already installed; run --uninstall-service first", serviceName))
 	}
+	target, copyIt := servicePaths(exe, os.Getenv("ProgramFiles"))
+	if target == "" {
+		return withCode(exitError, errors.New("%ProgramFiles% is not set: cannot place the service binary in a protected folder"))
+	}
+	if copyIt {
+		if err := copyExecutable(exe, target); err != nil {
+			return withCode(exitError, fmt.Errorf("copy the binary to %s: %w", target, err))
+		}
+	}
 	args, err := serviceArgs(o)
 	if err != nil {
 		return withCode(exitError, err)
 	}
-	s, err := m.CreateService(serviceName, exe, mgr.Config{
-		DisplayName: "tsdiag Remote Desktop licensing monitor",
-		Description: "Follows the licensing event logs and reports Remote Desktop licensing problems to the Application log (source tsdiag).",
-		StartType:   mgr.StartAutomatic,
+	s, err := m.CreateService(serviceName, target, mgr.Config{
+		DisplayName:      "tsdiag Remote Desktop licensing monitor",
+		Description:      "Follows the licensing event logs and reports Remote Desktop licensing problems to the Application log (source tsdiag).",
+		StartType:        mgr.StartAutomatic,
+		DelayedAutoStart: true,
+		Dependencies:     []string{"EventLog"},
 	}, args...)
 	if err != nil {
 		return withCode(exitError, fmt.Errorf("create service: %w", err))
 	}
 	defer s.Close()
+	var actions []mgr.RecoveryAction
+	for _, d := range serviceRestartDelays {
+		actions = append(actions, mgr.RecoveryAction{Type: mgr.ServiceRestart, Delay: d})
+	}
+	if err := s.SetRecoveryActions(actions, uint32(serviceResetPeriod/time.Second)); err != nil {
+		s.Delete()
+		return withCode(exitError, fmt.Errorf("set recovery actions: %w", err))
+	}
+	if err := s.SetRecoveryActionsOnNonCrashFailures(true); err != nil {
+		s.Delete()
+		return withCode(exitError, fmt.Errorf("set recovery on error exits: %w", err))
+	}
 	if err := eventlog.InstallAsEventCreate(serviceName, eventlog.Error|eventlog.Warning|eventlog.Info); err != nil &&
 		!strings.Contains(err.Error(), "exists") {
 		s.Delete()
@@ -271,9 +244,39 @@ func installService(o liveOptions, stdout io.Writer) error {
 	if err := s.Start(); err != nil {
 		return withCode(exitError, fmt.Errorf("service installed but did not start: %w", err))
 	}
-	fmt.Fprintf(stdout, "installed and started service %q: %s %s\n", serviceName, exe, strings.Join(args, " "))
+	fmt.Fprintf(stdout, "installed and started service %q: %s %s\n", serviceName, target, strings.Join(args, " "))
+	fmt.Fprintf(stdout, "depends on EventLog, delayed automatic start, restarts after %v on failure\n", serviceRestartDelays)
 	fmt.Fprintf(stdout, "findings go to the Application log, source %q; state in %s\n", serviceName, o.State)
 	return nil
+}
+
+// copyExecutable copies the running binary to target (creating its
+// folder), through a temporary file renamed into place.
+func copyExecutable(from, to string) error {
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := to + ".new"
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o755)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, to)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }
 
 // serviceArgs are the command line the service runs: this command's own

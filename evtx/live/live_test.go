@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +18,34 @@ import (
 )
 
 const rcm = "Microsoft-Windows-TerminalServices-RemoteConnectionManager"
+
+// parseSelects reads a QueryList back: each Select's Path and XPath text.
+func parseSelects(t *testing.T, x string) []Select {
+	t.Helper()
+	var ql struct {
+		Query struct {
+			ID      string `xml:"Id,attr"`
+			Selects []struct {
+				Path string `xml:"Path,attr"`
+				Text string `xml:",chardata"`
+			} `xml:"Select"`
+		} `xml:"Query"`
+	}
+	if err := xml.Unmarshal([]byte(x), &ql); err != nil {
+		t.Fatalf("query is not XML: %v\n%s", err, x)
+	}
+	var out []Select
+	for _, s := range ql.Query.Selects {
+		out = append(out, Select{Path: s.Path, XPath: s.Text})
+	}
+	return out
+}
+
+// countExpressions counts an XPath's expressions the way MaxExpressions
+// is defined: each comparison (=, >=, <=) is one.
+func countExpressions(xpath string) int {
+	return strings.Count(xpath, "=") // '=' , '>=' and '<=' each hold one
+}
 
 func TestQueryXML(t *testing.T) {
 	q := Query{
@@ -31,46 +61,68 @@ func TestQueryXML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The query must be well-formed XML whose Select text is the XPath.
-	var ql struct {
-		Query struct {
-			ID      string `xml:"Id,attr"`
-			Selects []struct {
-				Path string `xml:"Path,attr"`
-				Text string `xml:",chardata"`
-			} `xml:"Select"`
-		} `xml:"Query"`
-	}
-	if err := xml.Unmarshal([]byte(got), &ql); err != nil {
-		t.Fatalf("query is not XML: %v\n%s", err, got)
-	}
-	if len(ql.Query.Selects) != 2 || ql.Query.Selects[1].Path != "Microsoft-Windows-TerminalServices-Licensing/Admin" {
-		t.Fatalf("selects: %+v", ql.Query.Selects)
+	sels := parseSelects(t, got)
+	// Few enough terms for one Select per channel.
+	if len(sels) != 2 || sels[1].Path != "Microsoft-Windows-TerminalServices-Licensing/Admin" {
+		t.Fatalf("selects: %+v", sels)
 	}
 	want := "*[System[((Provider[@Name='Microsoft-Windows-TerminalServices-Licensing'] and EventID=21)" +
 		" or (Provider[@Name='" + rcm + "'] and (EventID=1003 or (EventID>=1128 and EventID<=1130) or (EventID>=50280 and EventID<=50281)))" +
 		" or (Provider[@Name='TermService'] and (EventID>=1008 and EventID<=1009))" +
 		") and TimeCreated[@SystemTime>='2026-11-01T07:30:00.000Z']]]"
-	if ql.Query.Selects[0].Text != want {
-		t.Fatalf("XPath\n got %s\nwant %s", ql.Query.Selects[0].Text, want)
+	if sels[0].XPath != want {
+		t.Fatalf("XPath\n got %s\nwant %s", sels[0].XPath, want)
+	}
+	// 3 provider tests, ids 1 + (1+2+2) + 2, the time test.
+	if n := countExpressions(sels[0].XPath); n != 12 {
+		t.Fatalf("%d expressions, want 12", n)
+	}
+	if own, _ := q.Selects(); own[0].Expressions != 12 {
+		t.Fatalf("Select.Expressions = %d, want 12", own[0].Expressions)
 	}
 	if !strings.Contains(got, "EventID&gt;=1128") || strings.Contains(got, "EventID>=") {
 		t.Fatalf("comparison operators not escaped in the XML:\n%s", got)
 	}
 }
 
-func TestQueryFromRulesTooManyIDs(t *testing.T) {
+// A provider with more ids than one Select may hold is split over several
+// Selects of the same channel, every one within MaxExpressions, and
+// together they select exactly the ids asked for.
+func TestQuerySplitsLongProvider(t *testing.T) {
 	var refs []Ref
-	for i := 0; i < 2*MaxIDTerms+2; i++ {
+	for i := 0; i < 3*MaxExpressions; i++ {
 		refs = append(refs, Ref{"Noisy", uint16(10 + 2*i)}) // no runs: one term each
 	}
 	refs = append(refs, Ref{"Quiet", 7})
-	got, err := Query{Channels: []string{"System"}, Refs: refs}.XML()
+	q := Query{Channels: []string{"System", "Application"}, Refs: refs, Since: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	x, err := q.XML()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(got, "Provider[@Name='Noisy'] or") || !strings.Contains(got, "(Provider[@Name='Quiet'] and EventID=7)") {
-		t.Fatalf("a provider with too many ids should be selected by provider alone:\n%s", got)
+	sels := parseSelects(t, x)
+	perChannel := map[string]int{}
+	ids := map[string]bool{}
+	for _, s := range sels {
+		perChannel[s.Path]++
+		if n := countExpressions(s.XPath); n > MaxExpressions {
+			t.Errorf("%s: %d expressions > %d: %s", s.Path, n, MaxExpressions, s.XPath)
+		}
+		if !strings.Contains(s.XPath, "TimeCreated[@SystemTime>='2026-01-01T00:00:00.000Z']") {
+			t.Errorf("select without the time bound: %s", s.XPath)
+		}
+		if s.Path == "System" {
+			for _, f := range strings.FieldsFunc(s.XPath, func(r rune) bool { return r == ' ' || r == '(' || r == ')' || r == ']' }) {
+				if strings.HasPrefix(f, "EventID=") {
+					ids[f] = true
+				}
+			}
+		}
+	}
+	if perChannel["System"] < 4 || perChannel["System"] != perChannel["Application"] {
+		t.Fatalf("selects per channel: %v", perChannel)
+	}
+	if len(ids) != len(refs) {
+		t.Fatalf("the selects of System name %d ids, want %d", len(ids), len(refs))
 	}
 	po, err := Query{Channels: []string{"System"}, Refs: refs, ProvidersOnly: true}.XML()
 	if err != nil || strings.Contains(po, "EventID") || !strings.Contains(po, "(Provider[@Name='Noisy'] or Provider[@Name='Quiet'])") {
@@ -85,6 +137,128 @@ func TestQueryFromRulesTooManyIDs(t *testing.T) {
 	if _, err := (Query{Refs: refs}).XML(); err == nil {
 		t.Fatal("a query with no channels accepted")
 	}
+}
+
+func TestQueryMatch(t *testing.T) {
+	since := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	q := Query{Channels: []string{"ForwardedEvents"}, Refs: []Ref{{"TermService", 1008}}, Since: since}
+	e := &evtx.Event{Provider: "TermService", EventID: 1008, Channel: "System", TimeCreated: since}
+	if !q.Match(e) {
+		t.Fatal("a forwarded System event in ForwardedEvents not matched")
+	}
+	for name, bad := range map[string]evtx.Event{
+		"other id":       {Provider: "TermService", EventID: 1009, TimeCreated: since},
+		"other case":     {Provider: "termservice", EventID: 1008, TimeCreated: since},
+		"before since":   {Provider: "TermService", EventID: 1008, TimeCreated: since.Add(-time.Second)},
+		"other provider": {Provider: "Other", EventID: 1008, TimeCreated: since},
+	} {
+		if q.Match(&bad) {
+			t.Errorf("%s matched", name)
+		}
+	}
+	q.ProvidersOnly = true
+	if !q.Match(&evtx.Event{Provider: "TermService", EventID: 1, TimeCreated: since}) {
+		t.Error("providers-only query filters ids")
+	}
+}
+
+// TestClassify: every code the loop knows maps to its action, unknown
+// codes and errors without a code are fatal, and wrapping keeps the code.
+func TestClassify(t *testing.T) {
+	table := []struct {
+		code uint32
+		want Action
+	}{
+		{5, ChannelDenied},
+		{6, Resubscribe},   // ERROR_INVALID_HANDLE: EventLog service restarted
+		{87, Resubscribe},  // ERROR_INVALID_PARAMETER
+		{259, NoMoreItems}, // ERROR_NO_MORE_ITEMS
+		{1168, BookmarkGone},
+		{1460, NoMoreItems},
+		{1717, Resubscribe},
+		{1722, Resubscribe}, // RPC_S_SERVER_UNAVAILABLE
+		{1726, Resubscribe},
+		{1753, Resubscribe},
+		{1818, Resubscribe},
+		{4317, NoMoreItems}, // ERROR_INVALID_OPERATION on an idle EvtNext
+		{15000, ChannelMissing},
+		{15001, BadQuery},
+		{15007, ChannelMissing},
+		{15011, Resubscribe}, // ERROR_EVT_QUERY_RESULT_STALE
+		{15012, Resubscribe},
+		{15027, Fatal},
+		{15036, ChannelDenied},
+		{8, Fatal},    // ERROR_NOT_ENOUGH_MEMORY: not in the table
+		{1450, Fatal}, // ERROR_NO_SYSTEM_RESOURCES
+	}
+	seen := map[uint32]bool{}
+	for _, c := range table {
+		seen[c.code] = true
+		err := fmt.Errorf("EvtNext: %w", syscall.Errno(c.code))
+		if got := Classify(err); got != c.want {
+			t.Errorf("%d (%s): %v, want %v", c.code, CodeName(err), got, c.want)
+		}
+	}
+	for _, c := range Codes {
+		if !seen[c.Code] {
+			t.Errorf("code %d %s is in the classifier but not in this test", c.Code, c.Name)
+		}
+		if c.Source == "" || c.Name == "" {
+			t.Errorf("code %d has no name or source", c.Code)
+		}
+	}
+	if Classify(errors.New("no code")) != Fatal || Classify(nil) != NoMoreItems {
+		t.Error("errors without a code must be fatal, nil is nothing waiting")
+	}
+	if got := CodeName(fmt.Errorf("x: %w", syscall.Errno(15011))); got != "15011 ERROR_EVT_QUERY_RESULT_STALE" {
+		t.Errorf("CodeName = %q", got)
+	}
+}
+
+func TestReplaceFileRetries(t *testing.T) {
+	busy := errors.New("sharing violation")
+	calls, slept := 0, time.Duration(0)
+	rename := func(string, string) error {
+		if calls++; calls < 4 {
+			return busy
+		}
+		return nil
+	}
+	transient := func(err error) bool { return err == busy }
+	if err := replaceFile("a", "b", rename, transient, func(d time.Duration) { slept += d }); err != nil || calls != 4 {
+		t.Fatalf("err %v after %d calls", err, calls)
+	}
+	if slept != 70*time.Millisecond { // 10 + 20 + 40
+		t.Fatalf("slept %v", slept)
+	}
+	calls = 0
+	always := func(string, string) error { calls++; return busy }
+	if err := replaceFile("a", "b", always, transient, func(time.Duration) {}); err != busy || calls != 9 {
+		t.Fatalf("a lasting violation: %v after %d calls", err, calls)
+	}
+	calls = 0
+	other := errors.New("disk full")
+	if err := replaceFile("a", "b", func(string, string) error { calls++; return other }, transient, func(time.Duration) {}); err != other || calls != 1 {
+		t.Fatalf("a permanent error retried: %d calls", calls)
+	}
+}
+
+func TestLockOneWriter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	unlock, err := Lock(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Lock(path)
+	if !errors.Is(err, ErrStateInUse) || !strings.Contains(err.Error(), fmt.Sprintf("process %d", os.Getpid())) {
+		t.Fatalf("second writer: %v", err)
+	}
+	unlock()
+	again, err := Lock(path)
+	if err != nil {
+		t.Fatalf("after unlock: %v", err)
+	}
+	again()
 }
 
 func TestStateSaveLoad(t *testing.T) {

@@ -14,3 +14,6 @@ var ErrUnsupported = errors.New("live subscription needs the Windows event log; 
 func Run(ctx context.Context, opts Options, st State, plan Plan, h Handler) error {
 	return ErrUnsupported
 }
+
+// Local is only available on Windows.
+func Local() (Log, error) { return nil, ErrUnsupported }

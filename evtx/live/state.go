@@ -25,6 +25,17 @@ type State struct {
 	Since    time.Time `json:"since"`            // events before this were never wanted
 	Saved    time.Time `json:"saved"`            // when this state was written
 	Events   uint64    `json:"events,omitempty"` // events delivered over the state's life
+	// Streams are the de-duplication marks (last record id and its time per
+	// computer and channel, Dedupe's keys) at the bookmark: per forwarding
+	// host for ForwardedEvents, where the bookmark's own position numbers
+	// the collector's log, not the hosts'.
+	Streams map[string]Mark `json:"streams,omitempty"`
+}
+
+// Mark is the last record delivered in one stream.
+type Mark struct {
+	Record uint64    `json:"record"`
+	Time   time.Time `json:"time"`
 }
 
 // ErrCorruptState marks a state file that exists but cannot be used.
@@ -97,7 +108,7 @@ func (s State) Save(path string) error {
 		werr = cerr
 	}
 	if werr == nil {
-		werr = os.Rename(name, path)
+		werr = replaceFile(name, path, os.Rename, transientReplaceError, time.Sleep)
 	}
 	if werr != nil {
 		os.Remove(name)
@@ -178,4 +189,22 @@ func xmlAttr(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// replaceFile renames from over to, retrying while the error is transient:
+// antivirus scanners, backup agents and indexers open files briefly without
+// sharing delete access, and MoveFileEx then fails with a sharing
+// violation for a moment (see transientReplaceError). About 3 seconds in
+// all, then the error is returned.
+func replaceFile(from, to string, rename func(string, string) error, transient func(error) bool, sleep func(time.Duration)) error {
+	wait := 10 * time.Millisecond
+	var err error
+	for i := 0; i < 9; i++ {
+		if err = rename(from, to); err == nil || !transient(err) {
+			return err
+		}
+		sleep(wait)
+		wait *= 2
+	}
+	return err
 }

@@ -10,32 +10,53 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/windows"
-
-	"github.com/tsdiag/tsdiag/evtx"
 )
 
+// This file is the thin Windows layer: each method is one or two wevtapi
+// calls, and every error is returned as the windows.Errno the API gave,
+// for Classify (classify.go) to decide on. It has not run on Windows in
+// this project's CI yet (see docs/live.md).
+//
 // The event log API (wevtapi.dll) is called directly: x/sys/windows has no
-// wrappers for it, and golang-win32's wrappers lack bookmarks.
+// wrappers for it. Functions (all in "Windows Event Log Reference",
+// https://learn.microsoft.com/en-us/windows/win32/wes/windows-event-log-reference):
+// EvtSubscribe, EvtQuery, EvtNext, EvtRender, EvtClose, EvtCreateBookmark,
+// EvtUpdateBookmark.
 var (
 	wevtapi               = windows.NewLazySystemDLL("wevtapi.dll")
 	procEvtSubscribe      = wevtapi.NewProc("EvtSubscribe")
+	procEvtQuery          = wevtapi.NewProc("EvtQuery")
 	procEvtNext           = wevtapi.NewProc("EvtNext")
 	procEvtRender         = wevtapi.NewProc("EvtRender")
 	procEvtClose          = wevtapi.NewProc("EvtClose")
 	procEvtCreateBookmark = wevtapi.NewProc("EvtCreateBookmark")
 	procEvtUpdateBookmark = wevtapi.NewProc("EvtUpdateBookmark")
-	errNoMoreItems        = windows.Errno(259) // ERROR_NO_MORE_ITEMS
-	errInsufficientBuffer = windows.ERROR_INSUFFICIENT_BUFFER
-	errEvtInvalidQuery    = windows.Errno(15001) // ERROR_EVT_INVALID_QUERY
 )
 
 const (
+	// EVT_SUBSCRIBE_FLAGS,
+	// https://learn.microsoft.com/en-us/windows/win32/api/winevt/ne-winevt-evt_subscribe_flags.
+	// EvtSubscribeTolerateQueryErrors (0x1000) is deliberately not used: it
+	// keeps only the leftmost valid part of a query, silently, and hides
+	// channels that do not exist. Channels are probed instead (Probe).
 	evtSubscribeToFutureEvents      = 1
 	evtSubscribeStartAtOldestRecord = 2
 	evtSubscribeStartAfterBookmark  = 3
-	evtSubscribeTolerateQueryErrors = 0x1000
-	evtRenderEventXML               = 1
-	evtRenderBookmark               = 2
+	evtSubscribeStrict              = 0x10000
+	// EVT_QUERY_FLAGS,
+	// https://learn.microsoft.com/en-us/windows/win32/api/winevt/ne-winevt-evt_query_flags
+	evtQueryChannelPath      = 0x1
+	evtQueryForwardDirection = 0x100
+	// EVT_RENDER_FLAGS,
+	// https://learn.microsoft.com/en-us/windows/win32/api/winevt/ne-winevt-evt_render_flags
+	evtRenderEventXML = 1
+	evtRenderBookmark = 2
+	// EvtNext's Timeout: how long it may wait for events, in milliseconds
+	// (https://learn.microsoft.com/en-us/windows/win32/api/winevt/nf-winevt-evtnext).
+	// 0 for a subscription (the signal does the waiting); a bounded wait for
+	// a query result set.
+	nextTimeoutSubscription = 0
+	nextTimeoutQuery        = 5000
 )
 
 type evtHandle uintptr
@@ -44,6 +65,16 @@ func evtClose(h evtHandle) {
 	if h != 0 {
 		procEvtClose.Call(uintptr(h))
 	}
+}
+
+// errnoOf returns the error a failed call left, as a windows.Errno (never
+// a nil error: a zero return with no last error is still a failure).
+func errnoOf(err error) error {
+	var en windows.Errno
+	if errors.As(err, &en) && en != 0 {
+		return en
+	}
+	return windows.ERROR_GEN_FAILURE
 }
 
 func evtCreateBookmark(xmlText string) (evtHandle, error) {
@@ -56,226 +87,212 @@ func evtCreateBookmark(xmlText string) (evtHandle, error) {
 	}
 	r, _, err := procEvtCreateBookmark.Call(uintptr(unsafe.Pointer(p)))
 	if r == 0 {
-		return 0, fmt.Errorf("EvtCreateBookmark: %w", err)
+		return 0, fmt.Errorf("EvtCreateBookmark: %w", errnoOf(err))
 	}
 	return evtHandle(r), nil
-}
-
-func evtUpdateBookmark(bm, ev evtHandle) error {
-	r, _, err := procEvtUpdateBookmark.Call(uintptr(bm), uintptr(ev))
-	if r == 0 {
-		return fmt.Errorf("EvtUpdateBookmark: %w", err)
-	}
-	return nil
-}
-
-func evtSubscribe(signal windows.Handle, query string, bm evtHandle, flags uint32) (evtHandle, error) {
-	q, err := windows.UTF16PtrFromString(query)
-	if err != nil {
-		return 0, err
-	}
-	r, _, err := procEvtSubscribe.Call(0, uintptr(signal), 0, uintptr(unsafe.Pointer(q)), uintptr(bm), 0, 0, uintptr(flags))
-	if r == 0 {
-		return 0, fmt.Errorf("EvtSubscribe: %w", err)
-	}
-	return evtHandle(r), nil
-}
-
-// evtNext fills hs; 0 with a nil error means nothing is waiting.
-func evtNext(sub evtHandle, hs []evtHandle) (int, error) {
-	var n uint32
-	r, _, err := procEvtNext.Call(uintptr(sub), uintptr(len(hs)), uintptr(unsafe.Pointer(&hs[0])), 0, 0, uintptr(unsafe.Pointer(&n)))
-	if r == 0 {
-		if errors.Is(err, errNoMoreItems) || errors.Is(err, windows.ERROR_TIMEOUT) {
-			return 0, nil
-		}
-		return 0, fmt.Errorf("EvtNext: %w", err)
-	}
-	return int(n), nil
 }
 
 func evtRender(h evtHandle, flags uint32) (string, error) {
 	var used, props uint32
 	r, _, err := procEvtRender.Call(0, uintptr(h), uintptr(flags), 0, 0, uintptr(unsafe.Pointer(&used)), uintptr(unsafe.Pointer(&props)))
-	if r == 0 && !errors.Is(err, errInsufficientBuffer) {
-		return "", fmt.Errorf("EvtRender: %w", err)
+	if r == 0 && !errors.Is(err, windows.ERROR_INSUFFICIENT_BUFFER) {
+		return "", fmt.Errorf("EvtRender: %w", errnoOf(err))
 	}
 	buf := make([]uint16, used/2+1)
 	r, _, err = procEvtRender.Call(0, uintptr(h), uintptr(flags), uintptr(len(buf)*2), uintptr(unsafe.Pointer(&buf[0])),
 		uintptr(unsafe.Pointer(&used)), uintptr(unsafe.Pointer(&props)))
 	if r == 0 {
-		return "", fmt.Errorf("EvtRender: %w", err)
+		return "", fmt.Errorf("EvtRender: %w", errnoOf(err))
 	}
 	return windows.UTF16ToString(buf), nil
 }
 
-// Run subscribes and hands batches to h until ctx ends (a clean stop: the
-// last acknowledged batch's bookmark is on disk) or an error occurs.
+// evtNext fills hs and returns how many; the error (ERROR_NO_MORE_ITEMS,
+// ERROR_INVALID_OPERATION on an idle subscription, ERROR_TIMEOUT, …) is
+// left to Classify.
+func evtNext(h evtHandle, hs []evtHandle, timeout uint32) (int, error) {
+	var n uint32
+	r, _, err := procEvtNext.Call(uintptr(h), uintptr(len(hs)), uintptr(unsafe.Pointer(&hs[0])), uintptr(timeout), 0, uintptr(unsafe.Pointer(&n)))
+	if r == 0 {
+		return 0, fmt.Errorf("EvtNext: %w", errnoOf(err))
+	}
+	return int(n), nil
+}
+
+func evtQuery(path *uint16, query string, flags uint32) (evtHandle, error) {
+	q, err := windows.UTF16PtrFromString(query)
+	if err != nil {
+		return 0, err
+	}
+	r, _, err := procEvtQuery.Call(0, uintptr(unsafe.Pointer(path)), uintptr(unsafe.Pointer(q)), uintptr(flags))
+	if r == 0 {
+		return 0, fmt.Errorf("EvtQuery: %w", errnoOf(err))
+	}
+	return evtHandle(r), nil
+}
+
+// windowsLog is the local event log.
+type windowsLog struct{}
+
+// Probe opens a query on the channel alone: ERROR_EVT_CHANNEL_NOT_FOUND
+// when it does not exist, ERROR_ACCESS_DENIED when it cannot be read.
+func (windowsLog) Probe(channel string) error {
+	p, err := windows.UTF16PtrFromString(channel)
+	if err != nil {
+		return err
+	}
+	h, err := evtQuery(p, "*", evtQueryChannelPath|evtQueryForwardDirection)
+	if err != nil {
+		return err
+	}
+	evtClose(h)
+	return nil
+}
+
+func (windowsLog) Read(q Query) (Reader, error) {
+	x, err := q.XML()
+	if err != nil {
+		return nil, err
+	}
+	h, err := evtQuery(nil, x, evtQueryChannelPath|evtQueryForwardDirection)
+	if err != nil {
+		return nil, err
+	}
+	return &winReader{h: h, timeout: nextTimeoutQuery}, nil
+}
+
+func (windowsLog) Subscribe(q Query, from Start) (Subscription, error) {
+	x, err := q.XML()
+	if err != nil {
+		return nil, err
+	}
+	qp, err := windows.UTF16PtrFromString(x)
+	if err != nil {
+		return nil, err
+	}
+	// A manual-reset event, set initially so the first wait drains at once;
+	// the pull model: https://learn.microsoft.com/en-us/windows/win32/wes/subscribing-to-events
+	signal, err := windows.CreateEvent(nil, 1, 1, nil)
+	if err != nil {
+		return nil, fmt.Errorf("CreateEvent: %w", err)
+	}
+	bm, err := evtCreateBookmark(from.Bookmark)
+	if err != nil {
+		windows.CloseHandle(signal)
+		return nil, err
+	}
+	flags := uint32(evtSubscribeToFutureEvents)
+	var after evtHandle
+	switch from.Origin {
+	case FromOldest:
+		flags = evtSubscribeStartAtOldestRecord
+	case AfterBookmark:
+		flags, after = evtSubscribeStartAfterBookmark, bm
+		if from.Strict {
+			flags |= evtSubscribeStrict
+		}
+	}
+	r, _, cerr := procEvtSubscribe.Call(0, uintptr(signal), 0, uintptr(unsafe.Pointer(qp)), uintptr(after), 0, 0, uintptr(flags))
+	if r == 0 {
+		evtClose(bm)
+		windows.CloseHandle(signal)
+		return nil, fmt.Errorf("EvtSubscribe: %w", errnoOf(cerr))
+	}
+	return &winSubscription{winReader: winReader{h: evtHandle(r), bm: bm, timeout: nextTimeoutSubscription}, signal: signal}, nil
+}
+
+// winReader reads a query result set or a subscription; with bm set, the
+// bookmark follows every event handed out.
+type winReader struct {
+	h       evtHandle
+	bm      evtHandle
+	timeout uint32
+	hs      []evtHandle
+}
+
+func (r *winReader) Next(max int) ([]string, error) {
+	if len(r.hs) < max {
+		r.hs = make([]evtHandle, max)
+	}
+	n, err := evtNext(r.h, r.hs[:max], r.timeout)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, n)
+	var ferr error
+	for i := 0; i < n; i++ {
+		h := r.hs[i]
+		r.hs[i] = 0
+		if ferr == nil && r.bm != 0 {
+			if rc, _, err := procEvtUpdateBookmark.Call(uintptr(r.bm), uintptr(h)); rc == 0 {
+				ferr = fmt.Errorf("EvtUpdateBookmark: %w", errnoOf(err))
+			}
+		}
+		if ferr == nil {
+			x, err := evtRender(h, evtRenderEventXML)
+			if err != nil {
+				// One event that cannot be rendered is handed on as damage
+				// (Decode fails on it), not a broken subscription.
+				x = "<!-- " + err.Error() + " -->"
+			}
+			out = append(out, x)
+		}
+		evtClose(h)
+	}
+	if ferr != nil {
+		return nil, ferr
+	}
+	return out, nil
+}
+
+func (r *winReader) Close() {
+	evtClose(r.h)
+	evtClose(r.bm)
+	r.h, r.bm = 0, 0
+}
+
+type winSubscription struct {
+	winReader
+	signal windows.Handle
+}
+
+func (s *winSubscription) Bookmark() (string, error) { return evtRender(s.bm, evtRenderBookmark) }
+
+// Wait blocks until the service signals events, d passes or ctx ends (seen
+// at most d late). The signal is reset before returning, and the loop
+// drains after every wake, so an event signalled between a Next and this
+// reset is still read.
+func (s *winSubscription) Wait(ctx context.Context, d time.Duration) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	ms := uint32(d / time.Millisecond)
+	if _, err := windows.WaitForSingleObject(s.signal, ms); err != nil {
+		return fmt.Errorf("WaitForSingleObject: %w", err)
+	}
+	windows.ResetEvent(s.signal)
+	return nil
+}
+
+func (s *winSubscription) Close() {
+	s.winReader.Close()
+	windows.CloseHandle(s.signal)
+}
+
+// Local is this machine's event log.
+func Local() (Log, error) {
+	if err := wevtapi.Load(); err != nil {
+		return nil, fmt.Errorf("the event log API (wevtapi.dll) is not available: %w", err)
+	}
+	return windowsLog{}, nil
+}
+
+// Run subscribes to the local event log and hands batches to h until ctx
+// ends (a clean stop: the last acknowledged batch's bookmark is on disk)
+// or a fatal error occurs.
 func Run(ctx context.Context, opts Options, st State, plan Plan, h Handler) error {
-	opts = opts.withDefaults()
 	if err := wevtapi.Load(); err != nil {
 		return fmt.Errorf("the event log API (wevtapi.dll) is not available: %w", err)
 	}
-	opts.Query.Since = plan.Since
-	query, err := opts.Query.XML()
-	if err != nil {
-		return err
-	}
-	signal, err := windows.CreateEvent(nil, 1, 1, nil)
-	if err != nil {
-		return fmt.Errorf("CreateEvent: %w", err)
-	}
-	defer windows.CloseHandle(signal)
-	bm, err := evtCreateBookmark(plan.Bookmark)
-	if err != nil {
-		return err
-	}
-	defer func() { evtClose(bm) }()
-	flags := uint32(evtSubscribeToFutureEvents)
-	var from evtHandle
-	switch {
-	case plan.Bookmark != "":
-		flags, from = evtSubscribeStartAfterBookmark, bm
-	case plan.FromOldest:
-		flags = evtSubscribeStartAtOldestRecord
-	}
-	sub, err := evtSubscribe(signal, query, from, flags|evtSubscribeTolerateQueryErrors)
-	if errors.Is(err, errEvtInvalidQuery) {
-		// Some Windows versions cap the terms of an XPath query; select by
-		// provider only and let the in-process filter take the event ids.
-		q := opts.Query
-		q.ProvidersOnly = true
-		if query, err = q.XML(); err != nil {
-			return err
-		}
-		opts.OnNote("Windows rejected the event-id query; subscribing by provider only")
-		sub, err = evtSubscribe(signal, query, from, flags|evtSubscribeTolerateQueryErrors)
-	}
-	if errors.Is(err, windows.ERROR_ACCESS_DENIED) {
-		return fmt.Errorf("%w (run as Administrator or as a member of Event Log Readers)", err)
-	}
-	if err != nil {
-		return err
-	}
-	defer evtClose(sub)
-	st.Since = plan.Since
-	if opts.StatePath != "" && st.Bookmark == "" {
-		st.Saved = time.Now().UTC()
-		if err := st.Save(opts.StatePath); err != nil {
-			return err
-		}
-	}
-	s := &subscription{opts: opts, st: st, sub: sub, bm: bm, dedupe: NewDedupe(true, nil, time.Time{}), h: h}
-	return s.loop(ctx, signal)
-}
-
-type subscription struct {
-	opts   Options
-	st     State
-	sub    evtHandle
-	bm     evtHandle
-	dedupe *Dedupe
-	h      Handler
-	idle   time.Time
-}
-
-func (s *subscription) loop(ctx context.Context, signal windows.Handle) error {
-	s.idle = time.Now()
-	for {
-		// Drain on every wake, signalled or not, so a signal raised between
-		// the last EvtNext and ResetEvent can never strand events.
-		got, err := s.drain(ctx, signal)
-		if err != nil {
-			return err
-		}
-		switch {
-		case got:
-			// Caught up (or stopping): the handler takes what it holds, then
-			// the bookmark moves past it.
-			s.idle = time.Now()
-			if err := s.commit(); err != nil {
-				return err
-			}
-		case time.Since(s.idle) >= s.opts.Tick:
-			s.idle = time.Now()
-			if err := s.h(nil); err != nil {
-				return err
-			}
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		if _, err := windows.WaitForSingleObject(signal, uint32(s.opts.Poll/time.Millisecond)); err != nil {
-			return fmt.Errorf("WaitForSingleObject: %w", err)
-		}
-	}
-}
-
-func (s *subscription) drain(ctx context.Context, signal windows.Handle) (bool, error) {
-	hs := make([]evtHandle, s.opts.Batch)
-	got := false
-	for ctx.Err() == nil {
-		n, err := evtNext(s.sub, hs)
-		if err != nil {
-			return got, err
-		}
-		if n == 0 {
-			windows.ResetEvent(signal)
-			return got, nil
-		}
-		got = true
-		if err := s.batch(hs[:n]); err != nil {
-			return got, err
-		}
-	}
-	return got, nil
-}
-
-// batch renders, decodes and de-duplicates events and hands them over; the
-// bookmark handle follows every event, but is saved only by commit.
-func (s *subscription) batch(hs []evtHandle) error {
-	var events []*evtx.Event
-	for i, h := range hs {
-		ev, err := s.one(h)
-		evtClose(h)
-		hs[i] = 0
-		if err != nil {
-			s.opts.OnDamage(err)
-			continue
-		}
-		if s.dedupe.New(ev) {
-			events = append(events, ev)
-		}
-	}
-	s.st.Events += uint64(len(events))
-	return s.h(events)
-}
-
-// commit tells the handler the subscription caught up (an empty batch) and,
-// once it has dealt with everything, saves the bookmark atomically.
-func (s *subscription) commit() error {
-	if err := s.h(nil); err != nil {
-		return err
-	}
-	xmlText, err := evtRender(s.bm, evtRenderBookmark)
-	if err != nil {
-		return err
-	}
-	s.st.Bookmark = xmlText
-	s.st.Saved = time.Now().UTC()
-	if s.opts.StatePath == "" {
-		return nil
-	}
-	return s.st.Save(s.opts.StatePath)
-}
-
-func (s *subscription) one(h evtHandle) (*evtx.Event, error) {
-	if err := evtUpdateBookmark(s.bm, h); err != nil {
-		return nil, err
-	}
-	text, err := evtRender(h, evtRenderEventXML)
-	if err != nil {
-		return nil, err
-	}
-	return Decode(text, "live")
+	return Drive(ctx, windowsLog{}, opts, st, plan, h)
 }

@@ -59,6 +59,64 @@ func TestSubscribeResume(t *testing.T) {
 	}
 }
 
+// A channel that does not exist is ERROR_EVT_CHANNEL_NOT_FOUND from the
+// probe, classified ChannelMissing; System exists and can be read by an
+// administrator.
+func TestProbeChannels(t *testing.T) {
+	lg, err := Local()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lg.Probe("System"); err != nil {
+		t.Fatalf("System: %v", err)
+	}
+	err = lg.Probe("Microsoft-Windows-TsdiagNoSuchChannel/Admin")
+	if Classify(err) != ChannelMissing {
+		t.Fatalf("missing channel: %v classified %v (%s)", err, Classify(err), CodeName(err))
+	}
+}
+
+// The split query of the built-in pack's shape is accepted by the event
+// log service (no ERROR_EVT_INVALID_QUERY) and reads to the end with
+// ERROR_NO_MORE_ITEMS. Many ids of one provider force several Selects.
+func TestQueryAcceptedByService(t *testing.T) {
+	lg, err := Local()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []Ref
+	for i := 0; i < 90; i++ {
+		refs = append(refs, Ref{"Service Control Manager", uint16(7000 + 3*i)})
+	}
+	q := Query{Channels: []string{"System", "Application"}, Refs: refs, Since: time.Now().Add(-24 * time.Hour)}
+	sels, _ := q.Selects()
+	if len(sels) < 4 {
+		t.Fatalf("only %d selects", len(sels))
+	}
+	rd, err := lg.Read(q)
+	if err != nil {
+		t.Fatalf("EvtQuery rejected the split query (%s): %v", CodeName(err), err)
+	}
+	defer rd.Close()
+	for i := 0; i < 10000; i++ {
+		xs, err := rd.Next(64)
+		if err != nil {
+			if Classify(err) != NoMoreItems {
+				t.Fatalf("reading: %v (%s)", err, CodeName(err))
+			}
+			return
+		}
+		for _, x := range xs {
+			if _, err := Decode(x, "live"); err != nil {
+				t.Fatalf("rendered event does not decode: %v", err)
+			}
+		}
+		if len(xs) == 0 {
+			return
+		}
+	}
+}
+
 // follow runs a subscription until want events arrived (bounded wait).
 func follow(t *testing.T, opts Options, state string, after func(), want int) []*evtx.Event {
 	t.Helper()

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -273,4 +274,43 @@ func zipOf(t *testing.T, files map[string][]byte) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// A workgroup session host in per-user mode (not permitted): collect reads
+// Win32_ComputerSystem.PartOfDomain into the state file, and scanning the
+// bundle finds per-user-mode-on-workgroup, which no event and no .reg
+// export can show. Trap: the same host joined to a domain gives none.
+func TestCollectedWorkgroupHostInPerUserMode(t *testing.T) {
+	rec := recordedDir(t)
+	wmi, err := os.ReadFile(filepath.Join(rec, "wmi-rdsh01.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	for _, c := range []struct {
+		joined string
+		want   bool
+	}{{"false", true}, {"true", false}} {
+		dir, _ := filepath.Abs("rec-" + c.joined)
+		if err := os.CopyFS(dir, os.DirFS(rec)); err != nil {
+			t.Fatal(err)
+		}
+		edited := strings.Replace(string(wmi), `{"OperatingSystem":`, `{"ComputerSystem":{"PartOfDomain":`+c.joined+`},"OperatingSystem":`, 1)
+		if err := os.WriteFile(filepath.Join(dir, "wmi-rdsh01.json"), []byte(edited), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		h := &replayHost{name: "RDSH01.contoso.local", system: rdsh01Log(t), empty: evtxOf(t), wmi: "wmi-rdsh01.json", recorded: dir}
+		bundle := "bundle-" + c.joined + ".zip"
+		if err := collectTo(context.Background(), h, bundle, 30*24*time.Hour, time.Date(2024, 3, 21, 12, 0, 0, 0, time.UTC), io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		found, _, _ := scanFindings(t, bundle)
+		got := false
+		for _, f := range found {
+			got = got || strings.HasPrefix(f.Key, "per-user-mode-on-workgroup@")
+		}
+		if got != c.want {
+			t.Errorf("PartOfDomain %s: per-user-mode-on-workgroup found %v, want %v", c.joined, got, c.want)
+		}
+	}
 }

@@ -107,7 +107,9 @@ func RegExportArgs(key, file string) []string {
 // SpecifiedLSList, GetTStoLSConnectivityStatus(ServerName) →
 // TStoLSConnectivityStatus), Win32_TSLicenseServer (root/cimv2,
 // GetActivationStatus → ActivationStatus), Win32_TSLicenseKeyPack
-// (root/cimv2), Win32_OperatingSystem (Caption, Version, BuildNumber).
+// (root/cimv2), Win32_OperatingSystem (Caption, Version, BuildNumber),
+// Win32_ComputerSystem (PartOfDomain: per-user CALs are not permitted on a
+// workgroup host, "License Remote Desktop session hosts", Microsoft Learn).
 const StateScript = `$ErrorActionPreference = 'Stop'
 [Console]::OutputEncoding = [Text.Encoding]::UTF8
 $r = [ordered]@{}
@@ -116,6 +118,10 @@ try {
   $o = Get-CimInstance -ClassName Win32_OperatingSystem
   $r.OperatingSystem = [ordered]@{ Caption = $o.Caption; Version = $o.Version; BuildNumber = $o.BuildNumber }
 } catch { $e.Win32_OperatingSystem = $_.Exception.Message }
+try {
+  $cs = Get-CimInstance -ClassName Win32_ComputerSystem
+  $r.ComputerSystem = [ordered]@{ PartOfDomain = $cs.PartOfDomain }
+} catch { $e.Win32_ComputerSystem = $_.Exception.Message }
 try {
   $ts = Get-CimInstance -Namespace root/cimv2/TerminalServices -ClassName Win32_TerminalServiceSetting
   $r.TerminalServiceSetting = [ordered]@{ LicensingType = $ts.LicensingType; LicensingName = $ts.LicensingName; PolicySourceLicensingType = $ts.PolicySourceLicensingType; PolicySourceConfiguredLicenseServers = $ts.PolicySourceConfiguredLicenseServers }

@@ -21,6 +21,9 @@ type wmiOutput struct {
 	OperatingSystem *struct {
 		Caption, Version, BuildNumber string
 	}
+	ComputerSystem *struct {
+		PartOfDomain *bool
+	}
 	TerminalServiceSetting *struct {
 		LicensingType                        *int
 		LicensingName                        string
@@ -94,6 +97,9 @@ func ParseWMI(out []byte, host string, at time.Time) (*regcfg.State, error) {
 	st := &regcfg.State{Schema: regcfg.StateSchema, Host: host, CollectedAt: at.UTC()}
 	if o := w.OperatingSystem; o != nil {
 		st.OS = &regcfg.OSInfo{Caption: o.Caption, Version: o.Version, Build: o.BuildNumber}
+	}
+	if cs := w.ComputerSystem; cs != nil {
+		st.PartOfDomain = cs.PartOfDomain
 	}
 	if ts := w.TerminalServiceSetting; ts != nil {
 		sh := &regcfg.SessionHostState{

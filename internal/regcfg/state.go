@@ -43,6 +43,8 @@ type State struct {
 	Host        string    `json:"host"`
 	CollectedAt time.Time `json:"collected_at"`
 	OS          *OSInfo   `json:"os,omitempty"`
+	// PartOfDomain is Win32_ComputerSystem.PartOfDomain (nil: not read).
+	PartOfDomain *bool `json:"part_of_domain,omitempty"`
 
 	SessionHost   *SessionHostState   `json:"session_host,omitempty"`
 	LicenseServer *LicenseServerState `json:"license_server,omitempty"`
@@ -297,6 +299,9 @@ func serverName(s string) error {
 func (c *Config) ApplyState(st *State, source string) {
 	c.State = st
 	c.Sources = append(c.Sources, source)
+	if st.PartOfDomain != nil && c.PartOfDomain == nil {
+		c.PartOfDomain = st.PartOfDomain
+	}
 	if sh := st.SessionHost; sh != nil {
 		if sh.GraceDaysLeft != nil {
 			c.SetGraceDays(*sh.GraceDaysLeft, "WMI Win32_TerminalServiceSetting.GetGracePeriodDays ("+source+")")

@@ -61,7 +61,7 @@ func appendJSONHead[S []byte | string](dst []byte, provider, guid S, id, qual ui
 	dst = append(dst, `,"level":`...)
 	dst = strconv.AppendUint(dst, uint64(level), 10)
 	dst = append(dst, `,"time":"`...)
-	dst = t.UTC().AppendFormat(dst, jsonTimeLayout)
+	dst = appendWinTime(dst, t.UTC()) // jsonTimeLayout, for UTC
 	dst = append(dst, `","record_id":`...)
 	dst = strconv.AppendUint(dst, recordID, 10)
 	dst = append(dst, `,"channel":`...)
@@ -75,6 +75,25 @@ func appendJSONHead[S []byte | string](dst []byte, provider, guid S, id, qual ui
 
 const lowerHex = "0123456789abcdef"
 
+// plain8 reports whether 8 bytes need no escaping: none below 0x20, none
+// '"' or '\\', none non-ASCII (a word at a time: values are mostly long
+// runs of plain text).
+func plain8[S []byte | string](s S) bool {
+	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	zero := func(x uint64) uint64 { return (x - lo) & ^x & hi }
+	return (w&hi)|zero(w^(lo*'"'))|zero(w^(lo*'\\'))|((w-lo*0x20)&^w&hi) == 0
+}
+
+// jsonPlain marks the bytes appendJSONString copies as they are.
+var jsonPlain = func() (t [256]bool) {
+	for b := 0x20; b < utf8.RuneSelf; b++ {
+		t[b] = b != '"' && b != '\\'
+	}
+	return t
+}()
+
 // appendJSONString quotes s exactly as encoding/json does with HTML
 // escaping off: \" \\ \b \f \n \r \t, other control characters as \u00XX,
 // invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped.
@@ -82,12 +101,16 @@ func appendJSONString[S []byte | string](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) && plain8(s[i:i+8]) {
+			i += 8
+			continue
+		}
 		b := s[i]
+		if jsonPlain[b] {
+			i++
+			continue
+		}
 		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch b {
 			case '\\', '"':

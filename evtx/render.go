@@ -73,23 +73,28 @@ const (
 )
 
 // span is a range of renderer.scratch.
-type span struct{ lo, hi int }
+type span struct{ lo, hi int32 }
 
+func spanOf(lo, hi int) span { return span{int32(lo), int32(hi)} }
+
+// frame is one open element. It is kept small: one is pushed per element
+// of every record.
 type frame struct {
 	name     string
-	role     int
-	field    int
+	role     uint8
+	field    uint8
+	seen     uint8
 	tagOpen  bool // XML: "<name attrs" written, its '>' not yet
 	hadChild bool
-	textLen  int // direct text so far (the tree's Node.Text length)
-	text     int // JSON: where the element's direct text starts in scratch
+	exact    bool  // textLen is exact, not a bound (text not rendered)
+	hasKey   bool  //
+	textLen  int   // direct text so far (the tree's Node.Text length)
+	text     int32 // JSON: where the element's direct text starts in scratch
+	inner    int32 // roleValue: where its markup starts in inner
 	key      span
-	hasKey   bool
 	attrA    span // JSON: Provider/@Name, EventID/@Qualifiers, TimeCreated/@SystemTime, Security/@UserID
 	attrB    span // Provider/@EventSourceName
 	attrC    span // Provider/@Guid
-	seen     uint8
-	inner    int // roleValue: where its markup starts in inner
 }
 
 // renderer writes records straight from their parsed BinXml and
@@ -140,7 +145,7 @@ func (r *renderer) record(off, size int) (ok, big bool) {
 	p := parser{c: c, ar: &c.recArena, b: c.buf, pos: off + format.RecordHeaderSize, end: off + size - 4}
 	items := p.fragment()
 	r.bd = c.newBuilder()
-	r.stack = append(r.stack[:0], frame{role: roleRoot})
+	r.stack = append(r.stack[:0], frame{role: roleRoot, exact: true})
 	r.scratch, r.inner = r.scratch[:0], r.inner[:0]
 	r.params, r.data = r.params[:0], r.data[:0]
 	r.provider, r.guid, r.channel, r.computer, r.sid = span{}, span{}, span{}, span{}, span{}
@@ -199,6 +204,16 @@ func (r *renderer) substitute(it *item, vals []value) {
 		p := &parser{c: bd.c, ar: &bd.c.recArena, b: bd.c.buf, pos: v.off, end: v.off + v.n, depth: bd.depth}
 		r.content(p.fragment(), nil)
 		bd.depth--
+	case r.mode == RenderJSONL && !r.keepsText(r.top()):
+		// Text no field of the line reads: counted, not rendered.
+		bd.spend(v.n, v.off)
+		f := r.top()
+		if f.textLen >= 1<<10 && !f.exact {
+			bail() // addText's charge would need the exact length
+		}
+		bd.spendAppend(f.textLen)
+		f.textLen += 3*v.n + 64 // at least what it renders to
+		f.exact = false
 	case v.typ&format.TypeArray != 0:
 		bd.spend(v.n, v.off)
 		r.val = appendArrayJoined(r.val[:0], v.typ, bd.c.buf[v.off:v.off+v.n])
@@ -235,23 +250,23 @@ func (r *renderer) element(t *tnode, vals []value) {
 // open starts an element under the current one and renders its attributes.
 func (r *renderer) open(t *tnode, vals []value) {
 	parent := r.top()
-	if parent.role == roleRoot && parent.hadChild || parent.role == roleRoot && localName(t.name) != "Event" {
+	var ln string
+	if parent.role == roleRoot || r.mode == RenderJSONL && parent.role < roleValue {
+		ln = t.local
+	}
+	if parent.role == roleRoot && (parent.hadChild || ln != "Event") {
 		bail() // the tree path renders only the first top-level element, and only an Event
 	}
 	if r.mode == RenderXML || parent.role == roleValue || parent.role == roleInner {
 		r.closeTag(parent)
 	}
 	parent.hadChild = true
-	f := frame{name: t.name, role: r.childRole(parent, t.name)}
-	if f.role == roleSysField {
-		f.field = sysField(localName(t.name))
-	}
-	if f.role == roleValue {
-		f.inner = len(r.inner)
-	}
-	f.text = len(r.scratch)
-	r.stack = append(r.stack, f)
+	role := r.childRole(parent, ln)
+	r.stack = append(r.stack, frame{name: t.name, role: uint8(role), exact: true, text: int32(len(r.scratch)), inner: int32(len(r.inner))})
 	fp := r.top()
+	if role == roleSysField {
+		fp.field = uint8(sysField(ln))
+	}
 	if r.xmlOut(fp) {
 		r.startTag(fp, t, vals)
 		return
@@ -259,11 +274,26 @@ func (r *renderer) open(t *tnode, vals []value) {
 	r.attrs(fp, t, vals)
 }
 
+// keepsText reports whether f's text is part of the JSON line.
+func (r *renderer) keepsText(f *frame) bool {
+	switch f.role {
+	case roleValue, roleInner:
+		return true
+	case roleSysField:
+		switch f.field {
+		case fEventID, fLevel, fRecordID, fChannel, fComputer:
+			return true
+		}
+	}
+	return false
+}
+
 // xmlOut reports whether f is written as XML: every element in XML mode,
 // markup inside a payload value in JSON mode.
 func (r *renderer) xmlOut(f *frame) bool { return r.mode == RenderXML || f.role == roleInner }
 
-func (r *renderer) childRole(parent *frame, name string) int {
+// childRole is the role of a child named (local part) ln under parent.
+func (r *renderer) childRole(parent *frame, ln string) int {
 	if r.mode == RenderXML {
 		return roleIgnore
 	}
@@ -271,7 +301,7 @@ func (r *renderer) childRole(parent *frame, name string) int {
 	case roleRoot:
 		return roleEvent
 	case roleEvent:
-		switch localName(name) {
+		switch ln {
 		case "System":
 			return roleSystem
 		case "EventData":
@@ -282,7 +312,7 @@ func (r *renderer) childRole(parent *frame, name string) int {
 	case roleSystem:
 		return roleSysField
 	case roleEventData:
-		if localName(name) == "Data" {
+		if ln == "Data" {
 			return roleValue
 		}
 	case roleUserData:
@@ -376,23 +406,16 @@ func (r *renderer) attrs(f *frame, t *tnode, vals []value) {
 		if skipAttr(a, vals) {
 			continue
 		}
-		lo := len(r.scratch)
-		r.scratch = r.attrValue(r.scratch, a.val, vals)
-		s := span{lo, len(r.scratch)}
 		var bit uint8
 		var dst *span
-		switch ln := localName(a.name); {
+		if f.role != roleValue && f.role != roleSysField {
+			r.attrWork(a.val, vals)
+			continue
+		}
+		switch ln := a.local; {
 		case f.role == roleValue && ln == "Name":
-			if f.seen&1 == 0 {
-				f.seen |= 1
-				f.key, f.hasKey = s, s.hi > s.lo
-				continue
-			}
-			r.scratch = r.scratch[:lo]
-			continue
+			bit, dst = 1, &f.key
 		case f.role != roleSysField:
-			r.scratch = r.scratch[:lo]
-			continue
 		case f.field == fProvider && ln == "Name", f.field == fEventID && ln == "Qualifiers",
 			f.field == fTime && ln == "SystemTime", f.field == fSecurity && ln == "UserID":
 			bit, dst = 1, &f.attrA
@@ -400,18 +423,41 @@ func (r *renderer) attrs(f *frame, t *tnode, vals []value) {
 			bit, dst = 2, &f.attrB
 		case f.field == fProvider && ln == "Guid":
 			bit, dst = 4, &f.attrC
-		default:
-			r.scratch = r.scratch[:lo]
+		}
+		if dst == nil || f.seen&bit != 0 {
+			// Not a field of the line: only its work is counted.
+			r.attrWork(a.val, vals)
 			continue
 		}
-		if f.seen&bit == 0 {
-			f.seen |= bit
-			*dst = s
-		} else {
-			r.scratch = r.scratch[:lo]
+		lo := len(r.scratch)
+		r.scratch = r.attrValue(r.scratch, a.val, vals)
+		f.seen |= bit
+		*dst = spanOf(lo, len(r.scratch))
+		if dst == &f.key {
+			f.hasKey = dst.hi > dst.lo
 		}
 	}
-	f.text = len(r.scratch)
+	f.text = int32(len(r.scratch))
+}
+
+// attrWork spends what rendering an attribute value would, without
+// rendering it where that is known from the value alone.
+func (r *renderer) attrWork(items []item, vals []value) {
+	switch {
+	case len(items) == 1 && items[0].kind == itText:
+		return
+	case len(items) == 1 && items[0].kind == itSub:
+		if sub := items[0].sub; sub < len(vals) {
+			if vals[sub].typ == format.TypeBinXml {
+				bail()
+			}
+			r.bd.spend(vals[sub].n, vals[sub].off)
+		}
+		return
+	}
+	lo := len(r.scratch)
+	r.scratch = r.attrValue(r.scratch, items, vals)
+	r.scratch = r.scratch[:lo]
 }
 
 // attrValue mirrors builder.text for an attribute's value.
@@ -481,6 +527,9 @@ func (r *renderer) scalar(dst []byte, sub int, vals []value) []byte {
 // text adds character data to the current element (builder.addText).
 func addText[S []byte | string](r *renderer, s S) {
 	f := r.top()
+	if f.textLen >= 1<<10 && !f.exact {
+		bail()
+	}
 	r.bd.spendAppend(f.textLen)
 	f.textLen += len(s)
 	if len(s) == 0 || f.role == roleRoot {
@@ -538,7 +587,7 @@ func (r *renderer) close() {
 }
 
 func (r *renderer) setField(f *frame) {
-	t := span{f.text, len(r.scratch)}
+	t := spanOf(int(f.text), len(r.scratch))
 	switch f.field {
 	case fProvider:
 		r.provider = f.attrA
@@ -569,20 +618,20 @@ func (r *renderer) trim(s span) span {
 	if len(t) == 0 {
 		return span{}
 	}
-	lo := s.lo + len(b) - len(bytes.TrimLeftFunc(b, unicode.IsSpace))
-	return span{lo, lo + len(t)}
+	lo := int(s.lo) + len(b) - len(bytes.TrimLeftFunc(b, unicode.IsSpace))
+	return spanOf(lo, lo+len(t))
 }
 
 // setValue stores a payload value as nodeText computes it: the direct text,
 // or, when the value holds markup, the escaped text followed by the markup.
 func (r *renderer) setValue(f *frame) {
-	v := span{f.text, len(r.scratch)}
+	v := spanOf(int(f.text), len(r.scratch))
 	if f.hadChild {
 		lo := len(r.scratch)
 		r.scratch = appendEscaped(r.scratch, r.scratch[v.lo:v.hi], false, false)
 		r.scratch = append(r.scratch, r.inner[f.inner:]...)
 		r.inner = r.inner[:f.inner]
-		v = span{lo, len(r.scratch)}
+		v = spanOf(int(lo), len(r.scratch))
 	}
 	r.params = append(r.params, v)
 	parent := &r.stack[len(r.stack)-2]
@@ -595,7 +644,7 @@ func (r *renderer) setValue(f *frame) {
 		ln := localName(f.name)
 		lo := len(r.scratch)
 		r.scratch = append(r.scratch, ln...)
-		r.data = append(r.data, kvSpan{span{lo, len(r.scratch)}, v})
+		r.data = append(r.data, kvSpan{spanOf(int(lo), len(r.scratch)), v})
 	}
 }
 

@@ -346,9 +346,9 @@ func appendRenderedValue(dst []byte, t byte, b []byte) []byte {
 			return strconv.AppendUint(append(dst, "0x"...), le64(b), 16)
 		}
 	case format.TypeFileTime:
-		return fileTime(le64(b)).AppendFormat(dst, "2006-01-02T15:04:05.0000000Z")
+		return appendWinTime(dst, fileTime(le64(b)))
 	case format.TypeSysTime:
-		return systemTime(b).AppendFormat(dst, "2006-01-02T15:04:05.0000000Z")
+		return appendWinTime(dst, systemTime(b))
 	case format.TypeSID:
 		if len(b) >= 8 && len(b) >= 8+4*int(b[1]) {
 			var auth uint64
@@ -445,4 +445,38 @@ func appendArrayJoined(dst []byte, t byte, b []byte) []byte {
 		dst = append(dst, s...)
 	})
 	return dst
+}
+
+// appendWinTime appends formatTime(t) (t in UTC): AppendFormat's layout
+// interpreter was a seventh of a JSON line's cost.
+func appendWinTime(dst []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(dst, "2006-01-02T15:04:05.0000000Z")
+	}
+	h, mi, s := t.Clock()
+	dst = appendDigits(dst, y, 4)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, int(mo), 2)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, d, 2)
+	dst = append(dst, 'T')
+	dst = appendDigits(dst, h, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, mi, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, s, 2)
+	dst = append(dst, '.')
+	dst = appendDigits(dst, t.Nanosecond()/100, 7)
+	return append(dst, 'Z')
+}
+
+// appendDigits writes n (0 <= n < 10^width) as exactly width digits.
+func appendDigits(dst []byte, n, width int) []byte {
+	var buf [8]byte
+	for i := width - 1; i >= 0; i-- {
+		buf[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(dst, buf[:width]...)
 }

@@ -82,8 +82,8 @@ func plain8[S []byte | string](s S) bool {
 	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	zero := func(x uint64) uint64 { return (x - lo) & ^x & hi }
-	return (w&hi)|zero(w^(lo*'"'))|zero(w^(lo*'\\'))|((w-lo*0x20)&^w&hi) == 0
+	q, bs := w^(lo*'"'), w^(lo*'\\')
+	return (w|(q-lo)&^q|(bs-lo)&^bs|(w-lo*0x20)&^w)&hi == 0
 }
 
 // jsonPlain marks the bytes appendJSONString copies as they are.

@@ -227,6 +227,11 @@ func (r *renderer) substitute(it *item, vals []value) {
 
 // element mirrors builder.element.
 func (r *renderer) element(t *tnode, vals []value) {
+	if r.mode == RenderJSONL && r.ignored(t) {
+		r.top().hadChild = true
+		r.skipElement(t, vals)
+		return
+	}
 	if len(t.content) == 1 && t.content[0].kind == itSub {
 		if s := t.content[0].sub; s < len(vals) && vals[s].typ&format.TypeArray != 0 && vals[s].typ != format.TypeArray {
 			v := vals[s]
@@ -245,6 +250,100 @@ func (r *renderer) element(t *tnode, vals []value) {
 	r.content(t.content, vals)
 	r.bd.depth--
 	r.close()
+}
+
+// ignored reports whether nothing of element t, under the current
+// element, reaches the JSON line (System/Version, RenderingInfo,
+// EventData/Binary…): then only its work is counted (skipElement).
+func (r *renderer) ignored(t *tnode) bool {
+	parent := r.top()
+	if parent.role == roleRoot {
+		return false
+	}
+	switch r.childRole(parent, t.local) {
+	case roleIgnore:
+		return true
+	case roleSysField:
+		return sysField(t.local) == fOther
+	}
+	return false
+}
+
+// textBound is the length of an element's direct text while it is not
+// rendered: exact until a value's rendered length was only bounded.
+type textBound struct {
+	n     int
+	exact bool
+}
+
+// add is addText's charge for appending n bytes (or at most n).
+func (tl *textBound) add(bd *builder, n int, exact bool) {
+	if tl.n >= 1<<10 && !tl.exact {
+		bail() // the charge would need the exact length
+	}
+	bd.spendAppend(tl.n)
+	tl.n += n
+	tl.exact = tl.exact && exact
+}
+
+// skipElement spends what builder.element spends on t, rendering nothing.
+func (r *renderer) skipElement(t *tnode, vals []value) {
+	bd := r.bd
+	if len(t.content) == 1 && t.content[0].kind == itSub {
+		if s := t.content[0].sub; s < len(vals) && vals[s].typ&format.TypeArray != 0 && vals[s].typ != format.TypeArray {
+			v := vals[s]
+			bd.spend(v.n, v.off)
+			eachArray(&r.arr, v.typ, r.c.buf[v.off:v.off+v.n], func([]byte) { r.skipAttrs(t, vals) })
+			return
+		}
+	}
+	bd.spend(8, 0)
+	r.skipAttrs(t, vals)
+	bd.enter(0)
+	tl := textBound{exact: true}
+	r.skipContent(t.content, vals, &tl)
+	bd.depth--
+}
+
+func (r *renderer) skipAttrs(t *tnode, vals []value) {
+	for i := range t.attrs {
+		if a := &t.attrs[i]; !skipAttr(a, vals) {
+			r.attrWork(a.val, vals)
+		}
+	}
+}
+
+// skipContent spends what builder.content spends on items.
+func (r *renderer) skipContent(items []item, vals []value, tl *textBound) {
+	bd := r.bd
+	bd.spend(len(items), 0)
+	for i := range items {
+		it := &items[i]
+		switch it.kind {
+		case itElem:
+			r.skipElement(it.elem, vals)
+		case itText:
+			tl.add(bd, len(it.text), true)
+		case itInst:
+			bd.enter(0)
+			r.skipContent(it.inst.t.root, it.inst.vals, tl)
+			bd.depth--
+		case itSub:
+			if it.sub >= len(vals) {
+				continue
+			}
+			v := vals[it.sub]
+			bd.spend(v.n, v.off)
+			if v.typ == format.TypeBinXml {
+				bd.enter(v.off)
+				p := &parser{c: bd.c, ar: &bd.c.recArena, b: bd.c.buf, pos: v.off, end: v.off + v.n, depth: bd.depth}
+				r.skipContent(p.fragment(), nil, tl)
+				bd.depth--
+				continue
+			}
+			tl.add(bd, 3*v.n+64, false) // at least what it renders to
+		}
+	}
 }
 
 // open starts an element under the current one and renders its attributes.

@@ -365,3 +365,27 @@ func FuzzRenderXML(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendJSONString: the hand-written JSON quoting equals encoding/json's
+// (HTML escaping off) for any string, valid UTF-8 or not.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain ascii text, long enough for words", "\"\\\b\f\n\r\t\x00\x1f\x7f",
+		"é😀\u2028\u2029", "\xff\xfe\xc3", "0123456\"89abcdef", "<&>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		want := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("%q: got %s, want %s", s, got, want)
+		}
+		if got := appendJSONString(nil, []byte(s)); !bytes.Equal(got, want) {
+			t.Fatalf("%q as bytes: got %s, want %s", s, got, want)
+		}
+	})
+}

@@ -46,6 +46,7 @@ type item struct {
 type tnode struct {
 	name    string
 	local   string // name without its prefix (localName), for the renderer
+	xmlOK   bool   // name is an XML name as it is (isXMLName)
 	attrs   []tattr
 	content []item
 }
@@ -53,6 +54,7 @@ type tnode struct {
 type tattr struct {
 	name  string
 	local string
+	xmlOK bool
 	val   []item
 }
 
@@ -244,7 +246,7 @@ func (p *parser) element() *tnode {
 	p.skipDependencyID()
 	p.u32() // data size
 	name := p.name()
-	n := p.ar.nodeS.one(tnode{name: name, local: localName(name)})
+	n := p.ar.nodeS.one(tnode{name: name, local: localName(name), xmlOK: isXMLName(name)})
 	if tok&format.MoreFlag != 0 {
 		p.u32() // attribute list size
 		n.attrs = p.attributes()
@@ -301,7 +303,7 @@ func (p *parser) attributes() []tattr {
 			}
 			p.contentToken(p.b[p.pos])
 		}
-		p.ar.attrs = append(p.ar.attrs, tattr{name: name, local: localName(name), val: p.commit(m)})
+		p.ar.attrs = append(p.ar.attrs, tattr{name: name, local: localName(name), xmlOK: isXMLName(name), val: p.commit(m)})
 	}
 	return commit(&p.ar.attrs, &p.ar.attrS, am)
 }

@@ -81,6 +81,7 @@ func spanOf(lo, hi int) span { return span{int32(lo), int32(hi)} }
 // of every record.
 type frame struct {
 	name     string
+	nameOK   bool // name is an XML name as it is
 	role     uint8
 	field    uint8
 	seen     uint8
@@ -361,7 +362,7 @@ func (r *renderer) open(t *tnode, vals []value) {
 	}
 	parent.hadChild = true
 	role := r.childRole(parent, ln)
-	r.stack = append(r.stack, frame{name: t.name, role: uint8(role), exact: true, text: int32(len(r.scratch)), inner: int32(len(r.inner))})
+	r.stack = append(r.stack, frame{name: t.name, nameOK: t.xmlOK, role: uint8(role), exact: true, text: int32(len(r.scratch)), inner: int32(len(r.inner))})
 	fp := r.top()
 	if role == roleSysField {
 		fp.field = uint8(sysField(ln))
@@ -452,13 +453,21 @@ func skipAttr(a *tattr, vals []value) bool {
 	return len(a.val) == 1 && a.val[0].kind == itSub && a.val[0].opt && isEmpty(a.val[0].sub, vals)
 }
 
+// appendNameOK is appendName with the name's validity known already.
+func appendNameOK(b []byte, name string, ok, strict bool) []byte {
+	if ok || !strict {
+		return append(b, name...)
+	}
+	return appendSafeName(b, name)
+}
+
 // startTag writes "<name attr='…'…" (XML).
 func (r *renderer) startTag(f *frame, t *tnode, vals []value) {
 	strict := r.mode == RenderXML
 	r.checkSize()
 	out := r.outBuf(f)
 	*out = append(*out, '<')
-	*out = appendName(*out, t.name, strict)
+	*out = appendNameOK(*out, t.name, t.xmlOK, strict)
 	for i := range t.attrs {
 		a := &t.attrs[i]
 		if skipAttr(a, vals) {
@@ -470,7 +479,7 @@ func (r *renderer) startTag(f *frame, t *tnode, vals []value) {
 		}
 		out = r.outBuf(f)
 		*out = append(*out, ' ')
-		*out = appendName(*out, a.name, strict)
+		*out = appendNameOK(*out, a.name, a.xmlOK, strict)
 		*out = append(*out, "='"...)
 		*out = appendEscaped(*out, r.val, true, strict)
 		*out = append(*out, '\'')
@@ -672,7 +681,7 @@ func (r *renderer) close() {
 			*out = append(*out, "/>"...)
 		} else {
 			*out = append(*out, "</"...)
-			*out = appendName(*out, f.name, r.mode == RenderXML)
+			*out = appendNameOK(*out, f.name, f.nameOK, r.mode == RenderXML)
 			*out = append(*out, '>')
 		}
 	}

@@ -313,12 +313,15 @@ func FuzzXMLWriter(f *testing.F) {
 
 func (n *Node) xmlForTest() string { return (&Event{Tree: n}).XML() }
 
-// xmlSafe is s as the strict writer keeps it: what XML cannot hold as
-// U+FFFD. (encoding/xml reads a CR reference back as CR.)
+// xmlSafe is s as the strict writer keeps it: control characters as
+// U+F700+c, what else XML cannot hold as U+FFFD. (encoding/xml reads a CR
+// reference back as CR.)
 func xmlSafe(s string) string {
 	var b strings.Builder
 	for i, r := range s {
-		if xmlChar(r, s[i:]) {
+		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' {
+			b.WriteRune(ctrlBase + r)
+		} else if xmlChar(r, s[i:]) {
 			b.WriteRune(r)
 		} else {
 			b.WriteRune('\uFFFD')

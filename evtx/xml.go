@@ -17,8 +17,9 @@ const eventNS = "http://schemas.microsoft.com/win/2004/08/events/event"
 //
 // The result is always one well-formed element on one line, whatever the
 // record held: a line feed in text is written as &#xA; (as in attributes),
-// characters XML 1.0 does not allow (control characters, U+FFFE, U+FFFF,
-// invalid UTF-8) become U+FFFD as encoding/xml's EscapeText does, element
+// control characters XML 1.0 does not allow become U+F700+c (see
+// ctrlBase), U+FFFE, U+FFFF and invalid UTF-8 become U+FFFD as
+// encoding/xml's EscapeText does, element
 // and attribute names are reduced to XML names (other characters become
 // '_'), a repeated attribute is dropped, and a processing instruction
 // cannot close early or pose as the XML declaration.
@@ -253,6 +254,8 @@ func appendPI(b []byte, target, data string) []byte {
 			b = append(b, " >"...)
 		case r == '\n' || r == '\r':
 			b = append(b, ' ') // no reference can stand for it here; keeps one event per line
+		case r < 0x20 && r != '\t':
+			b = append(b, ctrlRunes[r]...)
 		case !xmlChar(r, data[i:]):
 			b = append(b, "\uFFFD"...)
 		default:
@@ -285,6 +288,12 @@ func xmlChar(r rune, rest string) bool {
 func appendEscaped[S []byte | string](b []byte, s S, attr, strict bool) []byte {
 	start := 0
 	for i := 0; i < len(s); i++ {
+		for i < len(s) && xmlPlain[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		var rep string
 		switch c {
@@ -321,7 +330,7 @@ func appendEscaped[S []byte | string](b []byte, s S, attr, strict bool) []byte {
 				continue
 			}
 			if c < 0x20 {
-				rep = "\uFFFD"
+				rep = ctrlRunes[c]
 				break
 			}
 			r, size := utf8.DecodeRuneInString(string(s[i:min(len(s), i+utf8.UTFMax)]))
@@ -341,6 +350,28 @@ func appendEscaped[S []byte | string](b []byte, s S, attr, strict bool) []byte {
 	}
 	return append(b, s[start:]...)
 }
+
+// ctrlBase carries the control characters XML 1.0 cannot hold (U+0000 to
+// U+001F but tab, LF and CR; Windows writes them raw into its XML, from
+// binary strings and broken SID lookups) as the private-use runes U+F700 to
+// U+F71F: the convention evtx/xmlevents reads them back with, so the values
+// survive an export and re-import intact instead of being lost.
+const ctrlBase = 0xF700
+
+var ctrlRunes = func() (t [0x20]string) {
+	for c := range t {
+		t[c] = string(rune(ctrlBase + c))
+	}
+	return t
+}()
+
+// xmlPlain marks the bytes appendEscaped copies as they are in every mode.
+var xmlPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = !strings.ContainsRune("&<>'\"", rune(c))
+	}
+	return t
+}()
 
 func escapeText(s string) string {
 	if !strings.ContainsAny(s, "&<>\r") {

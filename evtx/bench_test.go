@@ -145,3 +145,32 @@ func BenchmarkGolangEvtxFull(b *testing.B) {
 	}
 	b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// benchRender is `tsdiag events` without the CLI: every record rendered as
+// a JSON or XML line (Options.Render), the lines discarded.
+func benchRender(b *testing.B, mode Render, workers int) {
+	path, size := benchLog(b)
+	b.SetBytes(size)
+	b.ResetTimer()
+	var records int
+	var heap float64
+	for i := 0; i < b.N; i++ {
+		heap = peakHeap(func() {
+			st, err := DecodeFile(path, Options{Render: mode, Workers: workers, Output: func([]byte) error { return nil }}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			records = st.Records
+		})
+	}
+	b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(heap, "peak-runtime-MB")
+}
+
+// Compare the four with BenchmarkGolangEvtxFull in one run:
+//
+//	go test ./evtx -run '^$' -bench 'Render|GolangEvtx' -benchtime 1x
+func BenchmarkRenderJSONL1(b *testing.B) { benchRender(b, RenderJSONL, 1) }
+func BenchmarkRenderJSONL2(b *testing.B) { benchRender(b, RenderJSONL, 2) }
+func BenchmarkRenderXML1(b *testing.B)   { benchRender(b, RenderXML, 1) }
+func BenchmarkRenderXML2(b *testing.B)   { benchRender(b, RenderXML, 2) }

@@ -45,13 +45,17 @@ type item struct {
 
 type tnode struct {
 	name    string
+	local   string // name without its prefix (localName), for the renderer
+	xmlOK   bool   // name is an XML name as it is (isXMLName)
 	attrs   []tattr
 	content []item
 }
 
 type tattr struct {
-	name string
-	val  []item
+	name  string
+	local string
+	xmlOK bool
+	val   []item
 }
 
 // value is one substitution value: its type and where its bytes are in the
@@ -241,7 +245,8 @@ func (p *parser) element() *tnode {
 	tok := p.u8()
 	p.skipDependencyID()
 	p.u32() // data size
-	n := p.ar.nodeS.one(tnode{name: p.name()})
+	name := p.name()
+	n := p.ar.nodeS.one(tnode{name: name, local: localName(name), xmlOK: isXMLName(name)})
 	if tok&format.MoreFlag != 0 {
 		p.u32() // attribute list size
 		n.attrs = p.attributes()
@@ -298,7 +303,7 @@ func (p *parser) attributes() []tattr {
 			}
 			p.contentToken(p.b[p.pos])
 		}
-		p.ar.attrs = append(p.ar.attrs, tattr{name: name, val: p.commit(m)})
+		p.ar.attrs = append(p.ar.attrs, tattr{name: name, local: localName(name), xmlOK: isXMLName(name), val: p.commit(m)})
 	}
 	return commit(&p.ar.attrs, &p.ar.attrS, am)
 }

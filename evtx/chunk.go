@@ -29,13 +29,18 @@ type chunkState struct {
 	tmplS               slab[template]
 	bd                  builder
 
+	// r renders records straight to output (Options.Render).
+	r renderer
+
 	// strs interns short decoded strings (provider, computer, channel
 	// names repeat in every record) so they are converted once.
 	strs map[string]string
 }
 
 func newChunkState() *chunkState {
-	return &chunkState{strs: make(map[string]string, 256)}
+	c := &chunkState{strs: make(map[string]string, 256)}
+	c.r.c = c
+	return c
 }
 
 func (c *chunkState) reset(buf []byte, base int64) {
@@ -111,6 +116,7 @@ type chunkReport struct {
 	omitted                          int // damages past MaxDamagesPerFile in this chunk
 	work                             int // units of work spent building records
 	kept                             int // of which records emitted (what their events hold)
+	direct                           int // records rendered straight from their values
 }
 
 // damage records one damaged place; past MaxDamagesPerFile in one chunk it
@@ -232,6 +238,27 @@ func (d *decoder) checkChunk(c *chunkState, rep *chunkReport) {
 
 // record decodes one record, converting any failure into damage.
 func (d *decoder) record(c *chunkState, off, size int, rep *chunkReport, emit func(*Event) error) (err error) {
+	if d.opts.rendering() {
+		c.r.mode = d.opts.Render
+		ok, big := c.r.record(off, size)
+		if ok || big {
+			spent := c.bd.spent()
+			c.work += spent
+			rep.work += spent
+			if big {
+				rep.damagedRecords++
+				rep.damage(d.file, c.base+int64(off), "record", "record %d renders to more than %d MiB; not written",
+					le64(c.buf[off+format.RecordID:]), maxRecordOutput>>20)
+				return nil
+			}
+			rep.records++
+			rep.matched++
+			rep.direct++
+			// What the window holds is the lines, so they count too.
+			rep.kept += spent + (len(c.r.out)-c.r.line)>>4
+			return nil
+		}
+	}
 	var ev *Event
 	func() {
 		defer func() {

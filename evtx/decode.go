@@ -21,6 +21,29 @@ type Options struct {
 	// Workers decodes chunks in parallel (DecodeFile only); events still
 	// reach fn in file order. 0 or 1 decodes sequentially.
 	Workers int
+	// Render, with Output, writes every record as a JSON line or an XML
+	// line instead of calling fn: straight from the record's substitution
+	// values into a buffer reused chunk after chunk, no Event, tree or map
+	// built (records of a shape only the tree renders exactly take that
+	// path, with the same bytes). Output receives each chunk's lines in
+	// file order; it must not keep the slice. Filter is ignored.
+	Render Render
+	Output func([]byte) error
+}
+
+// rendering reports whether records are written to Output.
+func (o *Options) rendering() bool { return o.Render != RenderNone && o.Output != nil }
+
+// normalize fills what the options imply: rendering XML keeps the tree
+// for the records that take the tree path.
+func (o Options) normalize() Options {
+	if o.rendering() {
+		o.Filter = nil
+		if o.Render == RenderXML {
+			o.KeepTree = true
+		}
+	}
+	return o
 }
 
 // ErrNotEVTX is returned, wrapped with the input name, when the bytes are
@@ -41,6 +64,7 @@ func IsEVTX(head []byte) bool {
 // returns one (which stops the decode and is returned as is).
 func Decode(r io.Reader, name string, opts Options, fn func(*Event) error) (Stats, error) {
 	st := Stats{Files: 1}
+	opts = opts.normalize()
 	d := &decoder{file: name, opts: opts}
 	head := make([]byte, format.FileHeaderSize)
 	n, err := io.ReadFull(r, head)
@@ -102,8 +126,12 @@ func (d *decoder) stream(r io.Reader, buf []byte, pre, count int, st *Stats, fn 
 		}
 		c.reset(buf[:m], format.FileHeaderSize+int64(i)*format.ChunkSize)
 		var rep chunkReport
-		ferr := d.chunk(c, i < count, &rep, fn)
+		ferr := d.chunk(c, i < count, &rep, d.emitter(c, fn))
 		st.fold(&rep)
+		if ferr == nil && d.opts.rendering() && len(c.r.out) > 0 {
+			ferr = d.opts.Output(c.r.out)
+			c.r.out = c.r.out[:0]
+		}
 		if ferr != nil {
 			return ferr
 		}
@@ -119,6 +147,7 @@ func (d *decoder) stream(r io.Reader, buf []byte, pre, count int, st *Stats, fn 
 func (s *Stats) fold(r *chunkReport) {
 	s.Records += r.records
 	s.Matched += r.matched
+	s.direct += r.direct
 	s.DamagedRecords += r.damagedRecords
 	if r.damagedChunk {
 		s.DamagedChunks++
@@ -135,6 +164,7 @@ func DecodeFile(path string, opts Options, fn func(*Event) error) (Stats, error)
 		return Stats{}, err
 	}
 	defer f.Close()
+	opts = opts.normalize()
 	if opts.Workers <= 1 {
 		return Decode(f, path, opts, fn)
 	}
@@ -162,8 +192,36 @@ func DecodeFile(path string, opts Options, fn func(*Event) error) (Stats, error)
 
 type chunkResult struct {
 	events []*Event
+	out    *[]byte // rendered lines (Options.Render), from outPool
 	rep    chunkReport
 	err    error
+}
+
+// count is the events the result holds, decoded or rendered.
+func (r *chunkResult) count() int {
+	if r.out != nil {
+		return r.rep.matched
+	}
+	return len(r.events)
+}
+
+// outPool recycles the rendered chunks of the parallel window.
+var outPool = sync.Pool{New: func() any { b := make([]byte, 0, 128<<10); return &b }}
+
+// emitter is what the tree path does with an event: fn's, or, when
+// rendering, appending its line to the chunk's output.
+func (d *decoder) emitter(c *chunkState, fn func(*Event) error) func(*Event) error {
+	if !d.opts.rendering() {
+		return fn
+	}
+	return func(ev *Event) error {
+		if d.opts.Render == RenderXML {
+			c.r.out = append(ev.AppendXML(c.r.out), '\n')
+		} else {
+			c.r.out = AppendJSON(c.r.out, ev)
+		}
+		return nil
+	}
 }
 
 // perWorker is how many decoded chunks each worker may hold ahead of the
@@ -235,6 +293,9 @@ func (d *decoder) parallel(src *chunkSource, count int, st *Stats, fn func(*Even
 		w = min(w, max(src.total, 1))
 	}
 	m := newMerge(src, perWorker*w, st, fn)
+	if d.opts.rendering() {
+		m.out = d.opts.Output
+	}
 	m.maxEvents = perWorkerEvents * w
 	var wg sync.WaitGroup
 	for range w {
@@ -281,10 +342,18 @@ func (d *decoder) decodeBatch(c *chunkState, b claimed, count int, hold func(int
 			return
 		}
 		c.reset(b.buf[min(at, b.got):min(at+format.ChunkSize, b.got)], base+int64(at))
-		d.chunk(c, b.first+j < count, &res.rep, func(ev *Event) error {
-			res.events = append(res.events, ev)
-			return nil
-		})
+		if d.opts.rendering() {
+			res.out = outPool.Get().(*[]byte)
+			c.r.out = (*res.out)[:0]
+			d.chunk(c, b.first+j < count, &res.rep, d.emitter(c, nil))
+			*res.out = c.r.out
+			c.r.out = nil
+		} else {
+			d.chunk(c, b.first+j < count, &res.rep, func(ev *Event) error {
+				res.events = append(res.events, ev)
+				return nil
+			})
+		}
 		done(b.first+j, &res)
 	}
 }
@@ -308,6 +377,7 @@ type merge struct {
 	err        error
 	st         *Stats
 	fn         func(*Event) error
+	out        func([]byte) error // rendering: where chunks' lines go
 }
 
 func newMerge(src *chunkSource, window int, st *Stats, fn func(*Event) error) *merge {
@@ -391,7 +461,7 @@ func (m *merge) finish(i int, res *chunkResult) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.slots[i%m.window] = res
-	m.events += len(res.events)
+	m.events += res.count()
 	m.work += res.rep.kept
 	if m.delivering {
 		return // the active deliverer rechecks the slots after each chunk
@@ -408,7 +478,7 @@ func (m *merge) finish(i int, res *chunkResult) {
 		err := m.deliver(r)
 		m.mu.Lock()
 		m.next++
-		m.events -= len(r.events)
+		m.events -= r.count()
 		m.work -= r.rep.kept
 		if err != nil {
 			m.err = err
@@ -422,6 +492,15 @@ func (m *merge) deliver(r *chunkResult) error {
 	m.st.fold(&r.rep)
 	if r.err != nil {
 		return r.err
+	}
+	if r.out != nil {
+		var err error
+		if len(*r.out) > 0 {
+			err = m.out(*r.out)
+		}
+		*r.out = (*r.out)[:0]
+		outPool.Put(r.out)
+		return err
 	}
 	for _, ev := range r.events {
 		if err := m.fn(ev); err != nil {

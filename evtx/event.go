@@ -104,6 +104,10 @@ type Stats struct {
 	// The first MaxSkipped are kept, the rest counted in SkippedOmitted.
 	Skipped        []Damage `json:"skipped,omitempty"`
 	SkippedOmitted int      `json:"skipped_omitted,omitempty"`
+
+	// direct counts the records Options.Render wrote straight from their
+	// values (the others took the tree path); tests read it.
+	direct int
 }
 
 // MaxSkipped is how many skipped files Stats keeps by name; a zip of

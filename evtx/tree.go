@@ -147,12 +147,11 @@ func nodeText(n *Node) string {
 	if len(n.Children) == 0 {
 		return n.Text
 	}
-	var b strings.Builder
-	b.WriteString(escapeText(n.Text))
+	b := appendEscaped(nil, n.Text, false, false)
 	for _, c := range n.Children {
-		writeNode(&b, c, -1)
+		b = appendNode(b, c, false)
 	}
-	return b.String()
+	return string(b)
 }
 
 func (ev *Event) setData(name, v string) {

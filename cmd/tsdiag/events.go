@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ func init() { register(newEventsCmd) }
 func newEventsCmd() *cobra.Command {
 	var format string
 	var workers int
+	var xmlRoot bool
 	cmd := &cobra.Command{
 		Use:   "events [--format jsonl|xml] PATH...",
 		Short: "Decode event logs and print every event (JSON lines or XML)",
@@ -28,8 +28,10 @@ func newEventsCmd() *cobra.Command {
 jsonl (default) prints one JSON object per record with the keys provider,
 provider_guid, event_id, qualifiers, level, time (RFC 3339 UTC), record_id,
 channel, computer, user_sid, data and params. xml prints each event in
-Windows' XML shape. A summary line (files, records, damaged records) and
-every damaged region found go to stderr.`,
+Windows' XML shape, one per line, inside an <Events> root element (as
+wevtutil qe /e:Events writes), so the output is one well-formed document;
+--xml-root=false prints the bare events. A summary line (files, records,
+damaged records) and every damaged region found go to stderr.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format == "json" {
@@ -38,66 +40,61 @@ every damaged region found go to stderr.`,
 			if format != "jsonl" && format != "xml" {
 				return withCode(exitError, fmt.Errorf("--format must be jsonl or xml, not %q", format))
 			}
-			return runEvents(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, format, workers)
+			return runEvents(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, eventsOptions{format: format, workers: workers, xmlRoot: xmlRoot})
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "jsonl", "output format: jsonl (json is accepted for it) or xml")
 	cmd.Flags().IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "chunks decoded in parallel per file (default: the cores Go may use, GOMAXPROCS)")
+	cmd.Flags().BoolVar(&xmlRoot, "xml-root", true, "with --format xml, wrap the events in <Events>...</Events>")
 	return cmd
 }
 
-// eventJSON is the documented JSON line shape of `tsdiag events`.
-type eventJSON struct {
-	Provider     string            `json:"provider"`
-	ProviderGUID string            `json:"provider_guid"`
-	EventID      uint16            `json:"event_id"`
-	Qualifiers   uint16            `json:"qualifiers"`
-	Level        uint8             `json:"level"`
-	Time         string            `json:"time"`
-	RecordID     uint64            `json:"record_id"`
-	Channel      string            `json:"channel"`
-	Computer     string            `json:"computer"`
-	UserSID      string            `json:"user_sid"`
-	Data         map[string]string `json:"data"`
-	Params       []string          `json:"params"`
+type eventsOptions struct {
+	format  string
+	workers int
+	xmlRoot bool
+	// tree renders every record through an Event (the path before the
+	// direct renderer), for tests comparing the two.
+	tree bool
 }
 
-func toEventJSON(ev *evtx.Event) eventJSON {
-	j := eventJSON{
-		Provider: ev.Provider, ProviderGUID: ev.ProviderGUID, EventID: ev.EventID, Qualifiers: ev.Qualifiers,
-		Level: ev.Level, Time: ev.TimeCreated.UTC().Format("2006-01-02T15:04:05.0000000Z07:00"),
-		RecordID: ev.RecordID, Channel: ev.Channel, Computer: ev.Computer, UserSID: ev.UserSID,
-		Data: ev.Data, Params: ev.Params,
-	}
-	if j.Data == nil {
-		j.Data = map[string]string{}
-	}
-	if j.Params == nil {
-		j.Params = []string{}
-	}
-	return j
-}
-
-func runEvents(stdout, stderr io.Writer, paths []string, format string, workers int) error {
+func runEvents(stdout, stderr io.Writer, paths []string, o eventsOptions) error {
 	w := bufio.NewWriterSize(stdout, 256<<10)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	emit := func(ev *evtx.Event) error { return outputErr(enc.Encode(toEventJSON(ev))) }
-	opts := evtx.Options{Workers: workers}
-	if format == "xml" {
-		opts.KeepTree = true
-		emit = func(ev *evtx.Event) error {
-			w.WriteString(ev.XML())
-			return outputErr(w.WriteByte('\n'))
+	var line []byte
+	// EVTX records are written straight from their values (evtx.Render);
+	// events of other inputs (XML exports, .evt) are rendered here, to the
+	// same bytes.
+	emit := func(ev *evtx.Event) error {
+		if o.format == "xml" {
+			line = append(ev.AppendXML(line[:0]), '\n')
+		} else {
+			line = evtx.AppendJSON(line[:0], ev)
 		}
+		_, err := w.Write(line)
+		return outputErr(err)
+	}
+	opts := source.Options{Workers: o.workers, KeepTree: o.format == "xml",
+		Output: func(b []byte) error { _, err := w.Write(b); return outputErr(err) }}
+	if !o.tree {
+		opts.Render = evtx.RenderJSONL
+		if o.format == "xml" {
+			opts.Render = evtx.RenderXML
+		}
+	}
+	root := o.format == "xml" && o.xmlRoot
+	if root {
+		w.WriteString("<Events>\n")
 	}
 	// source.Walk reads every input kind scan reads (folders, bundles, XML
 	// exports, .evt, stdin); inputs it cannot read land in Unreadable and
 	// the rest go on.
-	total, err := source.Walk(paths, source.Options{Workers: workers, KeepTree: opts.KeepTree}, emit)
+	total, err := source.Walk(paths, opts, emit)
 	if err != nil {
 		w.Flush()
 		return withCode(exitError, err)
+	}
+	if root {
+		w.WriteString("</Events>\n")
 	}
 	var failed []string
 	for _, u := range total.Unreadable {

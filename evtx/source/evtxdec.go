@@ -14,7 +14,18 @@ func (w *walker) evtxOptions() evtx.Options {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	return evtx.Options{Filter: w.opts.Filter, KeepTree: w.opts.KeepTree, Workers: workers}
+	o := evtx.Options{Filter: w.opts.Filter, KeepTree: w.opts.KeepTree, Workers: workers}
+	if w.opts.Render != evtx.RenderNone && w.opts.Output != nil {
+		o.Render = w.opts.Render
+		o.Output = func(b []byte) error {
+			if err := w.opts.Output(b); err != nil {
+				w.fnErr = err // an output failure stops the walk, as fn's does
+				return err
+			}
+			return nil
+		}
+	}
+	return o
 }
 
 // evtxStream decodes an EVTX stream (archive member, stdin): read in order,

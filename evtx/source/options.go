@@ -52,6 +52,11 @@ type Options struct {
 	// KeepTree keeps each EVTX event's element tree (Event.Tree) for XML
 	// rendering. XML and .evt inputs always carry it.
 	KeepTree bool
+	// Render and Output, when both set, write every EVTX record straight
+	// to Output as a JSON or XML line (evtx.Options.Render) instead of
+	// delivering it to fn; other inputs (XML exports, .evt) still reach fn.
+	Render evtx.Render
+	Output func([]byte) error
 
 	MaxArchiveBytes     int64   // total uncompressed bytes per top-level archive
 	MaxMembers          int     // files per top-level archive

@@ -35,6 +35,10 @@ type Options struct {
 	// exports gives each host its own. Both nil: Cfg is "" everywhere.
 	Config     map[string]string
 	HostConfig map[string]map[string]string
+	// RuleBudget is the evaluation time a rule may spend in all before a
+	// slow one is switched off (budget.go); zero means DefaultRuleBudget,
+	// negative no limit.
+	RuleBudget time.Duration
 }
 
 // HostKey is the form of a computer name HostConfig is keyed by: the short
@@ -73,6 +77,10 @@ type Stats struct {
 	GroupsOverflow   int      `json:"groups_overflow,omitempty"`
 	FindingsOverflow int      `json:"findings_overflow,omitempty"`
 	OverflowRules    []string `json:"overflow_rules,omitempty"`
+	// RuleProblems lists the rules whose evaluations failed or that were
+	// switched off as slow or failing (budget.go); a switched-off rule
+	// makes a scan incomplete.
+	RuleProblems []RuleProblem `json:"rule_problems,omitempty"`
 }
 
 // Engine evaluates a rule set over a stream of events. It is not safe for
@@ -99,6 +107,8 @@ type Engine struct {
 	// zones are the hosts' time zones their logs revealed (zone.go).
 	zones map[string]*rules.Zone
 	dedup *dedup
+	// byRule finds a rule's state from its compiled rule (stateOf).
+	byRule map[*rules.Compiled]*ruleState
 }
 
 type indexKey struct {
@@ -128,7 +138,11 @@ func New(set *rules.Set, opts Options) *Engine {
 }
 
 // Stats returns the counts so far.
-func (e *Engine) Stats() Stats { return e.stats }
+func (e *Engine) Stats() Stats {
+	s := e.stats
+	s.RuleProblems = e.ruleProblems()
+	return s
+}
 
 // Feed adds one event. The engine keeps the pointer until the event is
 // evaluated, so the caller must not reuse it.
@@ -203,7 +217,7 @@ func (e *Engine) process(ev *evtx.Event) {
 	}
 	matched := false
 	for _, rs := range e.lookup(ev) {
-		if rs.feed(ev) {
+		if rs.feedTimed(ev) {
 			matched = true
 		}
 	}

@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tsdiag/tsdiag/evtx"
@@ -101,8 +103,19 @@ func (rs *ruleState) evalError(err error) {
 	rs.e.evalError(err)
 	rs.cost.erred = true
 	if rs.cost.firstErr == "" {
-		rs.cost.firstErr = clip(err.Error())
+		// expr adds the source and a caret on further lines; the first
+		// line has the message and (line:column), and a warning is one line.
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		rs.cost.firstErr = clip(printable(strings.TrimSpace(msg)))
 	}
+}
+
+// printable escapes control, format (bidi) and other non-graphic
+// characters: an error message can quote event data, and a warning is
+// printed as it is on a terminal.
+func printable(s string) string {
+	q := strconv.QuoteToGraphic(s)
+	return q[1 : len(q)-1]
 }
 
 // run evaluates one unit of the rule's work (fn), unless the rule is

@@ -86,12 +86,14 @@ type Stats struct {
 // Engine evaluates a rule set over a stream of events. It is not safe for
 // concurrent use: feed it from one goroutine (an ordered merge).
 type Engine struct {
-	set    *rules.Set
-	opts   Options
-	env    *rules.Env
-	buf    eventHeap
-	seq    uint64
-	newest time.Time // newest event fed
+	set  *rules.Set
+	opts Options
+	env  *rules.Env
+	buf  eventHeap
+	// bufBytes is what the buffered events hold (MaxBufferBytes).
+	bufBytes int
+	seq      uint64
+	newest   time.Time // newest event fed
 	// hostNewest is the newest event fed per Computer: a bundle mixing
 	// hosts (or eras) counts each host's countdown from its own last event.
 	hostNewest map[string]time.Time
@@ -170,10 +172,10 @@ func (e *Engine) Feed(ev *evtx.Event) error {
 	e.noteZone(ev)
 	if selected {
 		e.seq++
-		e.buf.push(queued{ev: ev, seq: e.seq})
+		e.push(queued{ev: ev, seq: e.seq, size: eventBytes(ev)})
 	}
-	for len(e.buf) > 0 && (len(e.buf) > e.opts.MaxBuffer || e.newest.Sub(e.buf[0].ev.TimeCreated) > e.opts.Reorder) {
-		e.process(e.buf.pop().ev)
+	for len(e.buf) > 0 && (len(e.buf) > e.opts.MaxBuffer || e.bufBytes > MaxBufferBytes || e.newest.Sub(e.buf[0].ev.TimeCreated) > e.opts.Reorder) {
+		e.process(e.pop())
 	}
 	e.advance(e.safeTime())
 	return nil
@@ -216,8 +218,9 @@ func (e *Engine) process(ev *evtx.Event) {
 		e.env.Now = e.clock
 	}
 	matched := false
+	k := kept(ev) // what rules keep of it (retain.go); they evaluate ev whole
 	for _, rs := range e.lookup(ev) {
-		if rs.feedTimed(ev) {
+		if rs.feedTimed(k) {
 			matched = true
 		}
 	}
@@ -294,7 +297,7 @@ func (e *Engine) reference(at time.Time) time.Time {
 
 func (e *Engine) flush() {
 	for len(e.buf) > 0 {
-		e.process(e.buf.pop().ev)
+		e.process(e.pop())
 	}
 }
 
@@ -313,8 +316,9 @@ func (e *Engine) findings(now time.Time) []Finding {
 
 // queued is a buffered event; seq keeps equal times in arrival order.
 type queued struct {
-	ev  *evtx.Event
-	seq uint64
+	ev   *evtx.Event
+	seq  uint64
+	size int // eventBytes, for MaxBufferBytes
 }
 
 // eventHeap is a binary min-heap by (time, seq), written out rather than
@@ -370,6 +374,10 @@ func (h *eventHeap) pop() queued {
 func (e *Engine) noteHost(host string, t time.Time) {
 	if e.hostNewest == nil {
 		e.hostNewest = map[string]time.Time{}
+	}
+	host = clip(host) // as kept events name it (retain.go)
+	if _, known := e.hostNewest[host]; !known && len(e.hostNewest) >= maxHosts {
+		return
 	}
 	if t.After(e.hostNewest[host]) {
 		e.hostNewest[host] = t

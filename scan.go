@@ -283,6 +283,7 @@ func addEngineStats(s *engine.Stats, o engine.Stats) {
 	s.Matched += o.Matched
 	s.Late += o.Late
 	s.EvalErrors += o.EvalErrors
+	s.AddRuleProblems(o.RuleProblems)
 	s.Transient += o.Transient
 	s.Duplicates += o.Duplicates
 	s.DedupUnchecked += o.DedupUnchecked

@@ -161,13 +161,16 @@ func (a *acc) facts(e *Engine, now time.Time) map[string]any {
 	env.FirstSeen, env.LastSeen = a.first, a.last
 	env.Groups = copyMap(a.labels)
 	env.Distinct = a.distinctList()
+	rs := e.stateOf(a.rule)
 	for _, f := range a.rule.Facts {
-		v, err := f.Prog.Run(env)
-		if err != nil {
-			e.evalError(err)
-			continue
-		}
-		out[f.Name] = factValue(v)
+		rs.run(func() {
+			v, err := f.Prog.Run(env)
+			if err != nil {
+				rs.evalError(err)
+				return
+			}
+			out[f.Name] = factValue(v)
+		})
 	}
 	return out
 }

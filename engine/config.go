@@ -39,10 +39,14 @@ func (e *Engine) configFindings(now time.Time) []Finding {
 		env.Config = h.cfg
 		env.Now = now
 		for _, r := range crs {
-			ok, err := r.MatchConfig(env)
-			if err != nil {
-				e.evalError(err)
-			}
+			ok := false
+			rs := e.stateOf(r)
+			rs.run(func() {
+				var err error
+				if ok, err = r.MatchConfig(env); err != nil {
+					rs.evalError(err)
+				}
+			})
 			if ok {
 				out = append(out, e.configFinding(r, h, now))
 			}
@@ -124,13 +128,16 @@ func (e *Engine) configFinding(r *rules.Compiled, h configHost, now time.Time) F
 	env.Count = 1
 	env.FirstSeen, env.LastSeen = now, now
 	env.Groups = map[string]string{"host": h.computer}
+	rs := e.stateOf(r)
 	for _, fp := range r.Facts {
-		v, err := fp.Prog.Run(env)
-		if err != nil {
-			e.evalError(err)
-			continue
-		}
-		f.Facts[fp.Name] = factValue(v)
+		rs.run(func() {
+			v, err := fp.Prog.Run(env)
+			if err != nil {
+				rs.evalError(err)
+				return
+			}
+			f.Facts[fp.Name] = factValue(v)
+		})
 	}
 	return f
 }

@@ -35,6 +35,10 @@ type Options struct {
 	// exports gives each host its own. Both nil: Cfg is "" everywhere.
 	Config     map[string]string
 	HostConfig map[string]map[string]string
+	// RuleBudget is the evaluation time a rule may spend in all before a
+	// slow one is switched off (budget.go); zero means DefaultRuleBudget,
+	// negative no limit.
+	RuleBudget time.Duration
 }
 
 // HostKey is the form of a computer name HostConfig is keyed by: the short
@@ -73,17 +77,23 @@ type Stats struct {
 	GroupsOverflow   int      `json:"groups_overflow,omitempty"`
 	FindingsOverflow int      `json:"findings_overflow,omitempty"`
 	OverflowRules    []string `json:"overflow_rules,omitempty"`
+	// RuleProblems lists the rules whose evaluations failed or that were
+	// switched off as slow or failing (budget.go); a switched-off rule
+	// makes a scan incomplete.
+	RuleProblems []RuleProblem `json:"rule_problems,omitempty"`
 }
 
 // Engine evaluates a rule set over a stream of events. It is not safe for
 // concurrent use: feed it from one goroutine (an ordered merge).
 type Engine struct {
-	set    *rules.Set
-	opts   Options
-	env    *rules.Env
-	buf    eventHeap
-	seq    uint64
-	newest time.Time // newest event fed
+	set  *rules.Set
+	opts Options
+	env  *rules.Env
+	buf  eventHeap
+	// bufBytes is what the buffered events hold (MaxBufferBytes).
+	bufBytes int
+	seq      uint64
+	newest   time.Time // newest event fed
 	// hostNewest is the newest event fed per Computer: a bundle mixing
 	// hosts (or eras) counts each host's countdown from its own last event.
 	hostNewest map[string]time.Time
@@ -101,6 +111,8 @@ type Engine struct {
 	// builds are the hosts' OS builds their logs revealed (osbuild.go).
 	builds map[string]hostBuild
 	dedup  *dedup
+	// byRule finds a rule's state from its compiled rule (stateOf).
+	byRule map[*rules.Compiled]*ruleState
 }
 
 type indexKey struct {
@@ -130,7 +142,11 @@ func New(set *rules.Set, opts Options) *Engine {
 }
 
 // Stats returns the counts so far.
-func (e *Engine) Stats() Stats { return e.stats }
+func (e *Engine) Stats() Stats {
+	s := e.stats
+	s.RuleProblems = e.ruleProblems()
+	return s
+}
 
 // Feed adds one event. The engine keeps the pointer until the event is
 // evaluated, so the caller must not reuse it.
@@ -159,10 +175,10 @@ func (e *Engine) Feed(ev *evtx.Event) error {
 	e.noteBuild(ev)
 	if selected {
 		e.seq++
-		e.buf.push(queued{ev: ev, seq: e.seq})
+		e.push(queued{ev: ev, seq: e.seq, size: eventBytes(ev)})
 	}
-	for len(e.buf) > 0 && (len(e.buf) > e.opts.MaxBuffer || e.newest.Sub(e.buf[0].ev.TimeCreated) > e.opts.Reorder) {
-		e.process(e.buf.pop().ev)
+	for len(e.buf) > 0 && (len(e.buf) > e.opts.MaxBuffer || e.bufBytes > MaxBufferBytes || e.newest.Sub(e.buf[0].ev.TimeCreated) > e.opts.Reorder) {
+		e.process(e.pop())
 	}
 	e.advance(e.safeTime())
 	return nil
@@ -205,8 +221,9 @@ func (e *Engine) process(ev *evtx.Event) {
 		e.env.Now = e.clock
 	}
 	matched := false
+	k := kept(ev) // what rules keep of it (retain.go); they evaluate ev whole
 	for _, rs := range e.lookup(ev) {
-		if rs.feed(ev) {
+		if rs.feedTimed(k) {
 			matched = true
 		}
 	}
@@ -283,7 +300,7 @@ func (e *Engine) reference(at time.Time) time.Time {
 
 func (e *Engine) flush() {
 	for len(e.buf) > 0 {
-		e.process(e.buf.pop().ev)
+		e.process(e.pop())
 	}
 }
 
@@ -303,8 +320,9 @@ func (e *Engine) findings(now time.Time) []Finding {
 
 // queued is a buffered event; seq keeps equal times in arrival order.
 type queued struct {
-	ev  *evtx.Event
-	seq uint64
+	ev   *evtx.Event
+	seq  uint64
+	size int // eventBytes, for MaxBufferBytes
 }
 
 // eventHeap is a binary min-heap by (time, seq), written out rather than
@@ -360,6 +378,10 @@ func (h *eventHeap) pop() queued {
 func (e *Engine) noteHost(host string, t time.Time) {
 	if e.hostNewest == nil {
 		e.hostNewest = map[string]time.Time{}
+	}
+	host = clip(host) // as kept events name it (retain.go)
+	if _, known := e.hostNewest[host]; !known && len(e.hostNewest) >= maxHosts {
+		return
 	}
 	if t.After(e.hostNewest[host]) {
 		e.hostNewest[host] = t

@@ -61,7 +61,7 @@ func (rs *ruleState) recover(ev *evtx.Event) bool {
 	for i, l := range rv.Labels {
 		v, err := l.Prog.String(rs.e.env)
 		if err != nil {
-			rs.e.evalError(err)
+			rs.evalError(err)
 			return true
 		}
 		vals[i] = v

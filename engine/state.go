@@ -36,6 +36,7 @@ type ruleState struct {
 	queue  []*pending // absence starts in time order (deadline order)
 	// byRecovery files the accumulators by their recovery.match labels.
 	byRecovery map[string][]*acc
+	cost       ruleCost // evaluation time and errors (budget.go)
 }
 
 type groupState struct {
@@ -113,7 +114,7 @@ func (rs *ruleState) feedMatch(ev *evtx.Event, r *rules.Compiled) bool {
 func (rs *ruleState) match(m *rules.Matcher) bool {
 	ok, err := m.Match(rs.e.env)
 	if err != nil {
-		rs.e.evalError(err)
+		rs.evalError(err)
 	}
 	return ok
 }
@@ -130,7 +131,7 @@ func (rs *ruleState) group(ev *evtx.Event) (string, *groupState) {
 	for _, g := range gb {
 		v, err := g.Prog.String(rs.e.env)
 		if err != nil {
-			rs.e.evalError(err)
+			rs.evalError(err)
 			return "", nil
 		}
 		vals = append(vals, clip(v)) // a group value is a name; a huge one must not pin memory per group
@@ -210,7 +211,7 @@ func span(es []*entry) time.Duration {
 func (rs *ruleState) feedDistinct(key string, g *groupState, en *entry) {
 	v, err := rs.rule.Value.String(rs.e.env)
 	if err != nil {
-		rs.e.evalError(err)
+		rs.evalError(err)
 		return
 	}
 	if g.values == nil {

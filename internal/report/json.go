@@ -96,6 +96,8 @@ type jsonStats struct {
 	GroupsOverflow    int      `json:"groups_overflow,omitempty"`
 	FindingsOverflow  int      `json:"findings_overflow,omitempty"`
 	OverflowRules     []string `json:"overflow_rules,omitempty"`
+	// Rules whose evaluations failed or that were switched off (slow, failing).
+	RuleProblems []engine.RuleProblem `json:"rule_problems,omitempty"`
 }
 
 type jsonFinding struct {
@@ -260,6 +262,7 @@ func statsJSON(r *Report) jsonStats {
 		Duplicates: r.Engine.Duplicates, DuplicatesByFile: r.Engine.DuplicatesByFile,
 		UnreadableOmitted: s.UnreadableOmitted, SkippedOmitted: s.SkippedOmitted, DamagesOmitted: s.DamagesOmitted,
 		GroupsOverflow: r.Engine.GroupsOverflow, FindingsOverflow: r.Engine.FindingsOverflow, OverflowRules: r.Engine.OverflowRules,
+		RuleProblems: r.Engine.RuleProblems,
 	}
 }
 

@@ -163,10 +163,12 @@ func (r *Report) Failing() []Item {
 	return out
 }
 
-// Incomplete tells whether some input could not be read at all, or the
-// engine reached a bound on groups or findings (findings may be missing).
+// Incomplete tells whether some input could not be read at all, the
+// engine reached a bound on groups or findings, or a rule was switched off
+// as slow or failing (findings may be missing).
 func (r *Report) Incomplete() bool {
-	return len(r.Stats.Unreadable) > 0 || r.Engine.GroupsOverflow > 0 || r.Engine.FindingsOverflow > 0
+	return len(r.Stats.Unreadable) > 0 || r.Engine.GroupsOverflow > 0 || r.Engine.FindingsOverflow > 0 ||
+		len(r.Engine.SkippedRules()) > 0
 }
 
 // BySeverity counts findings per severity, most severe first, skipping zeros.

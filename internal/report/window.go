@@ -95,6 +95,23 @@ func (r *Report) Warnings() []string {
 	if n := r.overflowNote(); n != "" {
 		out = append(out, n)
 	}
+	return append(out, r.ruleNotes()...)
+}
+
+// maxRuleNotes caps the rule warnings: a rule directory of thousands of
+// broken rules must not make a report of thousands of lines.
+const maxRuleNotes = 10
+
+// ruleNotes says which rules failed to evaluate or were switched off.
+func (r *Report) ruleNotes() []string {
+	ps := r.Engine.RuleProblems
+	var out []string
+	for _, p := range ps[:min(len(ps), maxRuleNotes)] {
+		out = append(out, p.Describe())
+	}
+	if len(ps) > maxRuleNotes {
+		out = append(out, fmt.Sprintf("%d more rules had evaluation problems (stats.rule_problems in the JSON report lists them all)", len(ps)-maxRuleNotes))
+	}
 	return out
 }
 
@@ -117,6 +134,13 @@ func (r *Report) IncompleteReason() string {
 	}
 	if n := r.overflowNote(); n != "" {
 		parts = append(parts, n)
+	}
+	if sk := r.Engine.SkippedRules(); len(sk) > 0 {
+		ids := make([]string, len(sk))
+		for i, p := range sk {
+			ids[i] = p.Rule + " (" + p.Skipped + ")"
+		}
+		parts = append(parts, fmt.Sprintf("%d rule(s) switched off: %s", len(sk), strings.Join(ids, ", ")))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -357,6 +357,9 @@ func (r *renderer) open(t *tnode, vals []value) {
 	if parent.role == roleRoot && (parent.hadChild || ln != "Event") {
 		bail() // the tree path renders only the first top-level element, and only an Event
 	}
+	if len(t.name) > 0 && t.name[0] == '?' {
+		bail() // the tree takes a node named "?target" for a processing instruction
+	}
 	if r.mode == RenderXML || parent.role == roleValue || parent.role == roleInner {
 		r.closeTag(parent)
 	}

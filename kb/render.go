@@ -8,29 +8,37 @@ import (
 // Render formats an article with its steps in the given order, for a
 // terminal or a ticket. Backups are printed before the commands they
 // protect; each command is its own block labelled with its shell.
-func Render(a Article, steps []RankedStep) string {
+func Render(a Article, steps []RankedStep) string { return RenderWidth(a, steps, textWidth) }
+
+// RenderWidth is Render with prose folded at width columns (kb show follows
+// the terminal); commands are never folded, so they paste as written.
+func RenderWidth(a Article, steps []RankedStep, width int) string {
+	if width <= 0 {
+		width = textWidth
+	}
+	f := folder{width: width}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s — %s\n\n", a.ID, a.Title)
-	section(&b, "Summary", a.Summary)
-	section(&b, "Cause", a.Cause)
+	fmt.Fprintf(&b, "%s\n\n", f.wrap(a.ID+" — "+a.Title, 2))
+	f.section(&b, "Summary", a.Summary)
+	f.section(&b, "Cause", a.Cause)
 	if len(a.Windows) > 0 {
-		section(&b, "Windows", ErasText(a.Windows))
+		f.section(&b, "Windows", ErasText(a.Windows))
 	}
 	if len(a.LookAlikes) > 0 {
 		b.WriteString("Look-alikes\n")
 		for _, l := range a.LookAlikes {
-			fmt.Fprintf(&b, "  - %s\n", wrap(l.ID+": "+l.TellApart, 4))
+			fmt.Fprintf(&b, "  - %s\n", f.wrap(l.ID+": "+l.TellApart, 4))
 		}
 		b.WriteString("\n")
 	}
 	b.WriteString("Remediation, in order\n")
 	for _, s := range steps {
-		renderStep(&b, s)
+		f.step(&b, s)
 	}
 	if len(a.References) > 0 {
 		b.WriteString("References\n")
 		for _, r := range a.References {
-			fmt.Fprintf(&b, "  - %s\n", ReferenceText(r))
+			fmt.Fprintf(&b, "  - %s\n", f.wrap(ReferenceText(r), 4))
 		}
 	}
 	return b.String()
@@ -86,19 +94,39 @@ func ShellName(shell string) string {
 	return "cmd"
 }
 
-func renderStep(b *strings.Builder, s RankedStep) {
-	fmt.Fprintf(b, "  %d. %s  [%s]\n", s.Rank, s.Title, StepTag(s))
-	fmt.Fprintf(b, "     Applies to: %s\n", VersionsText(s))
-	fmt.Fprintf(b, "     %s\n", wrap(s.Detail, 5))
+// folder folds an article's prose at one width.
+type folder struct{ width int }
+
+func (f folder) wrap(text string, indent int) string { return Wrap(text, indent, f.width) }
+
+// titleLine is a step's title and its tag two spaces after it; the tag
+// moves to its own line when it does not fit after the title.
+func (f folder) titleLine(title, tag string) string {
+	line := f.wrap(title, 5)
+	last := line[strings.LastIndexByte(line, '\n')+1:]
+	col := len(last)
+	if !strings.Contains(line, "\n") {
+		col += 5 // Wrap counts the first line from the indent too
+	}
+	if col+2+len(tag) <= f.width {
+		return line + "  " + tag
+	}
+	return line + "\n     " + f.wrap(tag, 5)
+}
+
+func (f folder) step(b *strings.Builder, s RankedStep) {
+	fmt.Fprintf(b, "  %s\n", f.titleLine(fmt.Sprintf("%d. %s", s.Rank, s.Title), "["+StepTag(s)+"]"))
+	fmt.Fprintf(b, "     %s\n", f.wrap("Applies to: "+VersionsText(s), 5))
+	fmt.Fprintf(b, "     %s\n", f.wrap(s.Detail, 5))
 	if s.Decides != "" {
-		fmt.Fprintf(b, "     Decides: %s\n", wrap(s.Decides, 14))
+		fmt.Fprintf(b, "     Decides: %s\n", Wrap(s.Decides, 14, f.width))
 	}
 	renderCommands(b, "Back up first", s.Backup)
 	renderCommands(b, "Run", s.Commands)
-	fmt.Fprintf(b, "     Verify: %s\n", wrap(s.Verify, 5))
+	fmt.Fprintf(b, "     Verify: %s\n", Wrap(s.Verify, 13, f.width))
 	renderCommands(b, "Verify with", s.VerifyCommands)
 	if s.Why != "" {
-		fmt.Fprintf(b, "     Why here: %s\n", s.Why)
+		fmt.Fprintf(b, "     Why here: %s\n", Wrap(s.Why, 15, f.width))
 	}
 	b.WriteString("\n")
 }
@@ -109,15 +137,12 @@ func renderCommands(b *strings.Builder, label string, cs []Command) {
 	}
 }
 
-func section(b *strings.Builder, name, text string) {
-	fmt.Fprintf(b, "%s\n  %s\n\n", name, wrap(strings.TrimSpace(text), 2))
+func (f folder) section(b *strings.Builder, name, text string) {
+	fmt.Fprintf(b, "%s\n  %s\n\n", name, f.wrap(strings.TrimSpace(text), 2))
 }
 
-// textWidth is the column kb show and the reports fold prose at.
+// textWidth is the column articles fold at when no width is given.
 const textWidth = 100
-
-// wrap folds text at textWidth columns, indenting continuation lines.
-func wrap(text string, indent int) string { return Wrap(text, indent, textWidth) }
 
 // Wrap folds text at width columns, continuation lines indented by indent;
 // the report renderers use it too, so articles and reports fold alike.

@@ -44,7 +44,7 @@ damaged records) and every damaged region found go to stderr.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "jsonl", "output format: jsonl (json is accepted for it) or xml")
-	cmd.Flags().IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "chunks decoded in parallel per file (default: the cores Go may use, GOMAXPROCS)")
+	cmd.Flags().IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "chunks decoded in parallel per file (the default is GOMAXPROCS, the cores Go may use)")
 	cmd.Flags().BoolVar(&xmlRoot, "xml-root", true, "with --format xml, wrap the events in <Events>...</Events>")
 	return cmd
 }

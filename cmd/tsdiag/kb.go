@@ -28,7 +28,12 @@ func newKBCmd() *cobra.Command {
 		Short: "Show an article with its remediation steps in their default order",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return kbShow(c.OutOrStdout(), args[0], format, era)
+			g, err := globals(c)
+			if err != nil {
+				return withCode(exitError, err)
+			}
+			w := c.OutOrStdout()
+			return kbShow(w, args[0], format, era, textWidth(g.Width, w))
 		},
 	}
 	show.ValidArgsFunction = articleCompletion
@@ -90,7 +95,7 @@ func kbList(w io.Writer) error {
 	return tw.Flush()
 }
 
-func kbShow(w io.Writer, id, format, era string) error {
+func kbShow(w io.Writer, id, format, era string, width int) error {
 	base, err := kb.Load()
 	if err != nil {
 		return withCode(exitError, err)
@@ -120,7 +125,7 @@ func kbShow(w io.Writer, id, format, era string) error {
 	}
 	switch format {
 	case "text":
-		_, err = io.WriteString(w, kb.Render(a, steps))
+		_, err = io.WriteString(w, kb.RenderWidth(a, steps, width))
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

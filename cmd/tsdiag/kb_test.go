@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestKBListShowsEveryDiagnosis(t *testing.T) {
@@ -14,6 +16,30 @@ func TestKBListShowsEveryDiagnosis(t *testing.T) {
 	for _, id := range []string{"no-license-server", "grace-period-expired", "cal-migration-leftovers", "thin-client-firmware"} {
 		if !strings.Contains(out.String(), id) {
 			t.Errorf("kb list lacks %s", id)
+		}
+	}
+}
+
+// TestKBShowFoldsAtWidth: --width folds an article's prose; only commands
+// (indented 7, pasted as written) and single unbreakable words stay longer.
+func TestKBShowFoldsAtWidth(t *testing.T) {
+	for _, width := range []int{60, 140} {
+		var out, errb bytes.Buffer
+		if code := run([]string{"kb", "show", "grace-period-expired", "--width", strconv.Itoa(width)}, &out, &errb); code != exitOK {
+			t.Fatalf("exit %d: %s", code, errb.String())
+		}
+		long := 0
+		for _, line := range strings.Split(out.String(), "\n") {
+			if utf8.RuneCountInString(line) <= width || strings.HasPrefix(line, "       ") {
+				continue
+			}
+			if len(strings.Fields(line)) > 1 {
+				t.Errorf("--width %d: line of %d columns could fold: %q", width, utf8.RuneCountInString(line), line)
+			}
+			long++
+		}
+		if width == 140 && long > 0 {
+			t.Errorf("--width 140: %d lines over 140 columns", long)
 		}
 	}
 }
@@ -31,7 +57,7 @@ func TestKBShow(t *testing.T) {
 		"Run (PowerShell):\n       (Get-WmiObject -Namespace root\\cimv2\\terminalservices",
 		"[FIX; caution; on the session host; DISCONNECTS USERS]",
 		"Run (cmd):\n       change logon /drain",
-		"References\n  - GetGracePeriodDays method of the Win32_TerminalServiceSetting class <https://learn.microsoft.com/",
+		"References\n  - GetGracePeriodDays method of the Win32_TerminalServiceSetting class\n    <https://learn.microsoft.com/",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("kb show lacks %q:\n%s", want, s)

@@ -89,7 +89,19 @@ var (
 	defaultLSRE   = regexp.MustCompile(`(?i)DefaultLicenseServer`)
 	edbCopyRE     = regexp.MustCompile(`(?i)(copy|xcopy|robocopy|Copy-Item)\b.*(TLSLic|LServer)`)
 	stopLSRE      = regexp.MustCompile(`(?i)(net\s+stop|Stop-Service)\s+[^;|&]*TermServLicensing`)
+	// A list holding only the placeholder: SetSpecifiedLicenseServerList
+	// replaces the whole list, so it is left with nothing but that server.
+	onlyLSRE = regexp.MustCompile(`(?i)SetSpecifiedLicenseServerList\(\s*@\(\s*['"]<license-server>['"]\s*\)\s*\)|AddLSToSpecifiedLicenseServerList\(\s*['"]<license-server>['"]|(LicenseServers|DefaultLicenseServer)\b[^;|&]*/d\s+"?<license-server>`)
 )
+
+// failingServer: the diagnoses whose <license-server> is the server at
+// fault (the one the host cannot reach, waits for, or is pinned to), so a
+// fix must never point the host at it alone.
+var failingServer = map[string]bool{
+	"license-server-unreachable": true,
+	"licensing-timed-out":        true,
+	"license-server-pinned":      true,
+}
 
 func lintStep(a Article, s Step, checks map[string]bool) []string {
 	var p []string
@@ -155,6 +167,14 @@ func lintStep(a Article, s Step, checks map[string]bool) []string {
 	for _, c := range all {
 		if post2000 && defaultLSRE.MatchString(c.Run) {
 			bad("DefaultLicenseServer is the Windows 2000 mechanism (2003 uses the LicenseServers key): limit windows to 2000")
+		}
+	}
+	if s.Decides != "" && strings.Contains(s.Detail, "Decides:") {
+		bad("the detail repeats what decides says (it is printed under its own label)")
+	}
+	for _, c := range s.Commands {
+		if failingServer[a.ID] && s.Phase != PhaseCheck && onlyLSRE.MatchString(c.Run) {
+			bad("points the host at <license-server> alone, the server at fault in this diagnosis: ask for the working one (%q)", clip(c.Run))
 		}
 	}
 	restarts := false

@@ -327,3 +327,49 @@ where = "session-host"
 		}
 	}
 }
+
+// TestLintCatchesListOfTheFailingServer: where <license-server> is the
+// server at fault, a fix that makes it the whole list is refused; the same
+// command is right where the placeholder is the server to add, and asking
+// for the working server passes.
+func TestLintCatchesListOfTheFailingServer(t *testing.T) {
+	const setOnly = `phase = "fix"
+risk = "caution"
+where = "session-host"
+[[step.command]]
+shell = "powershell"
+run = "$ts = Get-WmiObject -Namespace root\\cimv2\\terminalservices -Class Win32_TerminalServiceSetting; $ts.SetSpecifiedLicenseServerList(@('<license-server>'))"`
+	const asks = `phase = "fix"
+risk = "caution"
+where = "session-host"
+[[step.command]]
+shell = "powershell"
+run = "$near = Read-Host 'FQDN'; $ts = Get-WmiObject -Namespace root\\cimv2\\terminalservices -Class Win32_TerminalServiceSetting; $ts.SetSpecifiedLicenseServerList(@($near, '<license-server>'))"`
+	lint := func(id, step string) string {
+		a := lintArticle(t, `"2016"`, step)
+		a.ID = id
+		return strings.Join(Lint(a), "\n")
+	}
+	for _, id := range []string{"licensing-timed-out", "license-server-unreachable", "license-server-pinned"} {
+		if got := lint(id, setOnly); !strings.Contains(got, "server at fault") {
+			t.Errorf("%s: want the failing-server problem, got:\n%s", id, got)
+		}
+		if got := lint(id, asks); strings.Contains(got, "server at fault") {
+			t.Errorf("%s: asking for the working server is right, got:\n%s", id, got)
+		}
+	}
+	if got := lint("no-license-server", setOnly); strings.Contains(got, "server at fault") {
+		t.Errorf("no-license-server names the server to add; got:\n%s", got)
+	}
+}
+
+func TestLintCatchesDecidesRepeatedInDetail(t *testing.T) {
+	got := strings.Join(Lint(lintArticle(t, `"2016"`, `phase = "check"
+decides = "STOPPED → start it"
+risk = "safe"
+where = "session-host"
+detail = "Read-only. Decides: STOPPED → start it"`)), "\n")
+	if !strings.Contains(got, "repeats what decides says") {
+		t.Errorf("want the repetition found, got:\n%s", got)
+	}
+}

@@ -31,7 +31,7 @@ func TestRegistryScenarios(t *testing.T) {
 	}
 	n := 0
 	for _, sc := range all {
-		if len(sc.Registry) == 0 {
+		if !sc.Configured() {
 			continue
 		}
 		n++
@@ -80,6 +80,15 @@ func bundleDir(t *testing.T, sc scenario.Scenario, withReg bool) string {
 	}
 	if withReg {
 		for _, f := range sc.RegistryFiles() {
+			if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		states, err := sc.StateFiles(scenario.DefaultStart)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range states {
 			if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
 				t.Fatal(err)
 			}

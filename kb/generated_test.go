@@ -30,7 +30,7 @@ func TestGeneratedScenariosDiagnosedFirst(t *testing.T) {
 	dir := t.TempDir()
 	for _, sc := range all {
 		t.Run(sc.ID, func(t *testing.T) {
-			if len(sc.Registry) > 0 {
+			if sc.Configured() {
 				t.Skip("diagnosed from its registry export: the root package's TestRegistryScenarios scans it with the .reg files")
 			}
 			path := filepath.Join(dir, sc.ID+".evtx")

@@ -87,7 +87,7 @@ func runGen(o genOptions, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "wrote %s: %d records, %d bytes (scenario %s, seed %d, start %s; expected diagnosis: %s)\n",
 		o.out, n, st.Size(), s.ID, o.seed, start.Format(time.RFC3339), s.Expect.Diagnosis)
-	return writeRegistryFiles(s, o.out, stderr)
+	return writeRegistryFiles(s, o.out, start, stderr)
 }
 
 func builtinScenarios() ([]scenario.Scenario, error) {

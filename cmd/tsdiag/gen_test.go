@@ -116,7 +116,7 @@ func TestScenariosDiagnosedAsExpected(t *testing.T) {
 		if _, err := writeScenario(s, path, 1, scenario.DefaultStart, 0); err != nil {
 			t.Fatal(err)
 		}
-		if err := writeRegistryFiles(s, path, io.Discard); err != nil {
+		if err := writeRegistryFiles(s, path, scenario.DefaultStart, io.Discard); err != nil {
 			t.Fatal(err)
 		}
 		code, out, stderr := genCLI(t, "scan", "--fail-on", "none", "--format", "json", dir)

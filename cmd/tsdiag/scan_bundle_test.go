@@ -40,6 +40,13 @@ func TestScanScenarioBundle(t *testing.T) {
 		for _, f := range sc.RegistryFiles() {
 			members[f.Name] = f.Data
 		}
+		states, err := sc.StateFiles(scenario.DefaultStart)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range states {
+			members[f.Name] = f.Data
+		}
 		writeFixtureFile(t, name, string(tgz(t, members)))
 		inputs = append(inputs, name)
 	}
@@ -82,7 +89,7 @@ func TestScanScenarioBundle(t *testing.T) {
 				found = true
 			}
 		}
-		if len(sc.Registry) > 0 {
+		if sc.Configured() {
 			// Found from the configuration: no event evidence names the member.
 			checkRegistryBundle(t, sc, "bundles/"+sc.ID+".tgz")
 			continue

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -38,6 +39,8 @@ var Diagnoses = []string{
 	"licensing-policy-overrides-local",
 	// Windows 2003 only (TermService 1029–1040)
 	"per-session-licenses-exhausted",
+	// seen in a collected state file only (scenarios with [[state]])
+	"per-user-mode-on-workgroup",
 }
 
 // Eras a scenario may name; 2000 and 2003 write classic sources.
@@ -56,6 +59,9 @@ type Scenario struct {
 	// Registry holds registry exports that belong with the log (a bundle's
 	// .reg files), for diagnoses the configuration shows.
 	Registry []Registry `toml:"registry"`
+	// States holds the live state files (tsdiag collect's
+	// licensing-state.json) that belong with the log.
+	States []State `toml:"state"`
 
 	File string `toml:"-"` // path inside the loaded fs
 }
@@ -169,7 +175,10 @@ func loadFile(fsys fs.FS, name string) (Scenario, error) {
 			s.Events[i].line = lines[i]
 		}
 	}
-	if und := md.Undecoded(); len(und) > 0 {
+	// TOML reports the nested keys of a state's fields (decoded into a map)
+	// as undecoded; State.validate checks those against the state file.
+	und := slices.DeleteFunc(md.Undecoded(), func(k toml.Key) bool { return len(k) > 2 && k[0] == "state" && k[1] == "fields" })
+	if len(und) > 0 {
 		key := und[0].String()
 		return s, fmt.Errorf("%s:%d: unknown key %q", name, keyLine(b, und[0]), key)
 	}
@@ -203,6 +212,15 @@ func keyLine(b []byte, key toml.Key) int {
 }
 
 var registryHeader = regexp.MustCompile(`(?m)^[ \t]*\[\[registry\]\]`)
+
+var stateHeader = regexp.MustCompile(`(?m)^[ \t]*\[\[state\]\]`)
+
+func stateLine(b []byte) int {
+	if loc := stateHeader.FindIndex(b); loc != nil {
+		return bytes.Count(b[:loc[0]], []byte("\n")) + 1
+	}
+	return 0
+}
 
 func registryLine(b []byte) int {
 	if loc := registryHeader.FindIndex(b); loc != nil {
@@ -240,6 +258,11 @@ func (s *Scenario) validate(b []byte) error {
 	for _, r := range s.Registry {
 		if err := r.validate(s.Noise.Hosts); err != nil {
 			return fmt.Errorf("%d: %w", registryLine(b), err)
+		}
+	}
+	for _, st := range s.States {
+		if err := st.validate(s.Noise.Hosts); err != nil {
+			return fmt.Errorf("%d: %w", stateLine(b), err)
 		}
 	}
 	for i := range s.Events {

@@ -78,6 +78,10 @@ type template struct {
 	provider []item // Provider/@Name
 	source   []item // Provider/@EventSourceName
 	eventID  []item // EventID content
+
+	// Plans of the direct renderer (plan.go), looked up on first use.
+	jplan, jnest         *jplan
+	jplanDone, jnestDone bool
 }
 
 // parser reads BinXml from a chunk buffer within [pos, end). What it

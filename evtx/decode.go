@@ -29,6 +29,9 @@ type Options struct {
 	// file order; it must not keep the slice. Filter is ignored.
 	Render Render
 	Output func([]byte) error
+
+	// noPlan renders every record without plans (tests compare).
+	noPlan bool
 }
 
 // rendering reports whether records are written to Output.
@@ -148,6 +151,8 @@ func (s *Stats) fold(r *chunkReport) {
 	s.Records += r.records
 	s.Matched += r.matched
 	s.direct += r.direct
+	s.planned += r.planned
+	s.work += r.work
 	s.DamagedRecords += r.damagedRecords
 	if r.damagedChunk {
 		s.DamagedChunks++

@@ -1,0 +1,86 @@
+package evtx
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// renderNoPlan renders path with plans off: the generic direct renderer.
+func renderNoPlan(t testing.TB, path string, mode Render, workers int) ([]byte, Stats) {
+	var out []byte
+	st, err := DecodeFile(path, Options{Render: mode, Workers: workers, noPlan: true, Output: func(b []byte) error {
+		out = append(out, b...)
+		return nil
+	}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, st
+}
+
+// comparePlans checks that plans change nothing: the same bytes, the same
+// records rendered directly, the same damage and the same work spent as
+// the generic renderer. It returns how many records plans rendered.
+func comparePlans(t *testing.T, path string) (planned, records int) {
+	for _, mode := range []Render{RenderJSONL, RenderXML} {
+		want, wst := renderNoPlan(t, path, mode, 1)
+		for _, workers := range []int{1, 2} {
+			got, gst := renderOutput(t, path, mode, workers)
+			if !bytes.Equal(got, want) {
+				gl, wl := bytes.Split(got, []byte("\n")), bytes.Split(want, []byte("\n"))
+				for i := range min(len(gl), len(wl)) {
+					if !bytes.Equal(gl[i], wl[i]) {
+						t.Fatalf("%s mode %d workers %d line %d:\n got %s\nwant %s", filepath.Base(path), mode, workers, i+1, gl[i], wl[i])
+					}
+				}
+				t.Fatalf("%s mode %d: %d lines, want %d", filepath.Base(path), mode, len(gl), len(wl))
+			}
+			if mode == RenderJSONL && workers == 1 {
+				planned, records = gst.planned, gst.Records
+			}
+			gst.planned = 0
+			if fmt.Sprint(gst) != fmt.Sprint(wst) {
+				t.Fatalf("%s mode %d workers %d: stats\n got %+v\nwant %+v", filepath.Base(path), mode, workers, gst, wst)
+			}
+		}
+	}
+	return planned, records
+}
+
+// TestPlansMatchGenericOnCorpus: on every corpus file, and on the real
+// System log in particular, plans render most records, and nothing they
+// render differs from the generic renderer, work budget included.
+func TestPlansMatchGenericOnCorpus(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(corpusDir(t), "*.evtx"))
+	if len(files) == 0 {
+		t.Skip("no corpus files")
+	}
+	total, planned := 0, 0
+	for _, f := range files {
+		p, n := comparePlans(t, f)
+		planned, total = planned+p, total+n
+		if filepath.Base(f) == "system.evtx" && p < n*9/10 {
+			t.Errorf("system.evtx: plans rendered %d of %d records", p, n)
+		}
+	}
+	t.Logf("plans rendered %d of %d corpus records", planned, total)
+	if planned < total/2 {
+		t.Errorf("plans rendered only %d of %d corpus records", planned, total)
+	}
+}
+
+func TestPlansMatchGenericOnWrittenLogs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "odd.evtx")
+	oddLog(t, path)
+	if p, _ := comparePlans(t, path); p == 0 {
+		t.Error("no record of the written log was rendered by a plan")
+	}
+	bomb := filepath.Join(t.TempDir(), "bomb.evtx")
+	if err := os.WriteFile(bomb, fileWith(bombChunk(), bombChunk(), licensingChunk(t, "RDSH01", 10)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	comparePlans(t, bomb)
+}

@@ -29,6 +29,11 @@ type chunkState struct {
 	tmplS               slab[template]
 	bd                  builder
 
+	// shared keeps templates across chunks (shared.go); noShare turns
+	// that off (tests compare).
+	shared  sharedTemplates
+	noShare bool
+
 	// r renders records straight to output (Options.Render).
 	r renderer
 
@@ -103,7 +108,13 @@ func (c *chunkState) templateAt(off, depth int) *template {
 	if off < format.ChunkHeaderSize || off+24 > len(c.buf) {
 		return nil
 	}
-	t := parseTemplate(c, off, depth+1)
+	var t *template
+	if !c.noShare {
+		t = c.sharedTemplateAt(off, depth+1)
+	}
+	if t == nil {
+		t = parseTemplate(c, off, depth+1)
+	}
 	c.tmpls.put(off, t)
 	return t
 }

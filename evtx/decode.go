@@ -30,8 +30,9 @@ type Options struct {
 	Render Render
 	Output func([]byte) error
 
-	// noPlan renders every record without plans (tests compare).
-	noPlan bool
+	// noPlan renders every record without plans, noShare parses every
+	// chunk's templates afresh (tests compare).
+	noPlan, noShare bool
 }
 
 // rendering reports whether records are written to Output.
@@ -116,6 +117,7 @@ func (d *decoder) header(head []byte, st *Stats) (int, bool) {
 // chunk already read.
 func (d *decoder) stream(r io.Reader, buf []byte, pre, count int, st *Stats, fn func(*Event) error) error {
 	c := newChunkState()
+	c.noShare = d.opts.noShare
 	for i := 0; ; i++ {
 		m, err := io.ReadFull(r, buf[pre:])
 		m += pre
@@ -308,6 +310,7 @@ func (d *decoder) parallel(src *chunkSource, count int, st *Stats, fn func(*Even
 		go func() {
 			defer wg.Done()
 			c := newChunkState()
+			c.noShare = d.opts.noShare
 			buf := make([]byte, batch*format.ChunkSize)
 			for {
 				b, ok := m.claim(buf)

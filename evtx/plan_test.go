@@ -8,10 +8,11 @@ import (
 	"testing"
 )
 
-// renderNoPlan renders path with plans off: the generic direct renderer.
+// renderNoPlan renders path with plans off and templates parsed in every
+// chunk: the generic direct renderer as it was.
 func renderNoPlan(t testing.TB, path string, mode Render, workers int) ([]byte, Stats) {
 	var out []byte
-	st, err := DecodeFile(path, Options{Render: mode, Workers: workers, noPlan: true, Output: func(b []byte) error {
+	st, err := DecodeFile(path, Options{Render: mode, Workers: workers, noPlan: true, noShare: true, Output: func(b []byte) error {
 		out = append(out, b...)
 		return nil
 	}}, nil)
@@ -83,4 +84,32 @@ func TestPlansMatchGenericOnWrittenLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	comparePlans(t, bomb)
+}
+
+// TestSharedTemplatesChangeNothing: events decoded with templates kept
+// across chunks equal those decoded with every chunk's templates parsed
+// afresh, for every corpus file and a written log, on one and two workers.
+func TestSharedTemplatesChangeNothing(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(corpusDir(t), "*.evtx"))
+	odd := filepath.Join(t.TempDir(), "odd.evtx")
+	oddLog(t, odd)
+	for _, f := range append(files, odd) {
+		var want []byte
+		for i, opts := range []Options{{KeepTree: true, noShare: true}, {KeepTree: true}, {KeepTree: true, Workers: 2}} {
+			var got []byte
+			st, err := DecodeFile(f, opts, func(ev *Event) error {
+				got = fmt.Appendf(got, "%s %d %s %q\n", ev.File, ev.Offset, ev.XML(), ev.Data)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = fmt.Appendf(got, "%+v", st)
+			if i == 0 {
+				want = got
+			} else if !bytes.Equal(got, want) {
+				t.Fatalf("%s, options %+v: events differ with shared templates", filepath.Base(f), opts)
+			}
+		}
+	}
 }

@@ -82,8 +82,8 @@ type template struct {
 	// sh is set on templates shared across chunks (shared.go).
 	sh *sharedTemplate
 	// Plans of the direct renderer (plan.go), looked up on first use.
-	jplan, jnest         *jplan
-	jplanDone, jnestDone bool
+	plans    [planKinds]*jplan
+	planDone [planKinds]bool
 }
 
 // parser reads BinXml from a chunk buffer within [pos, end). What it

@@ -80,7 +80,8 @@ type jplan struct {
 	refs     []ref
 	maxDepth int // deepest builder depth, relative to the plan's start
 	sys      sysPlan
-	vals     []pval
+	vals     []pval // JSON: payload values and holes; XML: holes
+	ops      []xop  // XML
 }
 
 // planned is a plan with the values of one instance (run time).
@@ -134,32 +135,40 @@ func keyString(dst []byte, s string) []byte {
 // compiled again as templates come.
 const maxPlans = 1024
 
-// jsonPlan returns t's plan for the top of a record (nested false) or for
-// a fragment under Event (nested true), compiling it on first use; nil when
-// t has none.
-func (r *renderer) jsonPlan(t *template, nested bool) *jplan {
-	if nested {
-		if !t.jnestDone {
-			t.jnest, t.jnestDone = r.lookupPlan(t, 'j'), true
-		}
-		return t.jnest
+// Kinds of plan: for the top of a record or for a fragment under Event,
+// JSON or XML; also the key prefix of planKey.
+const (
+	planJSON = iota
+	planJSONNested
+	planXML
+	planXMLNested
+	planKinds
+)
+
+// plan returns t's plan of a kind, compiling it on first use; nil when t
+// has none.
+func (r *renderer) plan(t *template, kind int) *jplan {
+	if !t.planDone[kind] {
+		t.plans[kind], t.planDone[kind] = r.lookupPlan(t, kind), true
 	}
-	if !t.jplanDone {
-		t.jplan, t.jplanDone = r.lookupPlan(t, 'J'), true
-	}
-	return t.jplan
+	return t.plans[kind]
 }
 
-func (r *renderer) lookupPlan(t *template, mode byte) *jplan {
-	r.key = planKey(r.key[:0], mode, t.root)
+func (r *renderer) lookupPlan(t *template, kind int) *jplan {
+	r.key = planKey(r.key[:0], byte(kind), t.root)
 	if pl, ok := r.plans[string(r.key)]; ok {
 		return pl
 	}
 	var pl *jplan
-	if mode == 'J' {
+	switch kind {
+	case planJSON:
 		pl = compileJSON(t.root)
-	} else {
+	case planJSONNested:
 		pl = compileJSONNested(t.root)
+	case planXML:
+		pl = compileXML(t.root, false)
+	case planXMLNested:
+		pl = compileXML(t.root, true)
 	}
 	if r.plans == nil || len(r.plans) >= maxPlans {
 		r.plans = make(map[string]*jplan)
@@ -439,25 +448,37 @@ func (cp *compiler) setField(field int, text, a, b, c src) {
 // r.out. It returns false, having written and spent nothing, when the
 // generic renderer must render it.
 func (r *renderer) planRecord(off int, inst *instance) bool {
-	pl := r.jsonPlan(inst.t, false)
+	kind := planJSON
+	if r.mode == RenderXML {
+		kind = planXML
+	}
+	pl := r.plan(inst.t, kind)
 	if pl == nil {
 		return false
 	}
 	r.runs = r.runs[:0]
-	cost, ok := r.planCost(pl, inst.vals, 0)
+	cost, ok := r.planCost(pl, kind, inst.vals, 0)
 	if !ok || cost > r.bd.budget {
 		return false
 	}
-	r.scratch = r.scratch[:0]
-	r.pvals, r.pdata = r.pvals[:0], r.pdata[:0]
 	r.arrCost = 0
 	next := 0
-	r.planValues(&next)
-	cost += r.arrCost
-	if cost > r.bd.budget {
+	if kind == planXML {
+		if !r.planXML(&next) {
+			r.out = r.out[:r.line]
+			return false
+		}
+		r.out = append(r.out, '\n')
+	} else {
+		r.scratch = r.scratch[:0]
+		r.pvals, r.pdata = r.pvals[:0], r.pdata[:0]
+		r.planValues(&next)
+		r.planLine(off)
+	}
+	if cost += r.arrCost; cost > r.bd.budget {
+		r.out = r.out[:r.line]
 		return false
 	}
-	r.planLine(off)
 	if len(r.out)-r.line > maxRecordOutput {
 		r.out = r.out[:r.line]
 		return false
@@ -470,7 +491,7 @@ func (r *renderer) planRecord(off int, inst *instance) bool {
 // with vals, starting at builder depth base; false when the plan cannot
 // render these values. It parses the nested fragments, in document order
 // as the generic renderer does, and lists each plan run in r.runs.
-func (r *renderer) planCost(pl *jplan, vals []value, base int) (int, bool) {
+func (r *renderer) planCost(pl *jplan, kind int, vals []value, base int) (int, bool) {
 	if base+pl.maxDepth > maxDepth {
 		return 0, false
 	}
@@ -501,11 +522,11 @@ func (r *renderer) planCost(pl *jplan, vals []value, base int) (int, bool) {
 		if len(items) != 1 || items[0].kind != itInst {
 			return 0, false
 		}
-		npl := r.jsonPlan(items[0].inst.t, true)
+		npl := r.plan(items[0].inst.t, kind+1)
 		if npl == nil {
 			return 0, false
 		}
-		n, ok := r.planCost(npl, items[0].inst.vals, d+1)
+		n, ok := r.planCost(npl, kind, items[0].inst.vals, d+1)
 		if !ok {
 			return 0, false
 		}
@@ -727,4 +748,274 @@ func (r *renderer) sortPlanData() {
 			d[j], d[j-1] = d[j-1], d[j]
 		}
 	}
+}
+
+// Kinds of XML op.
+const (
+	xStatic = iota // write text
+	xAttr          // text, then sub escaped and a quote; nothing when optional and empty
+	xLeaf          // an element whose only content is sub; its start tag is the next n ops
+	xText          // sub escaped (its element's start tag is closed already)
+	xLate          // sub after a child element: the plan renders it only when empty
+	xHole          // sub under Event after a child: the nested fragment goes here
+)
+
+// xop is one step of writing an XML line.
+type xop struct {
+	kind  uint8
+	opt   bool
+	sub   int
+	n     int
+	text  []byte // xStatic: the bytes; xAttr: " name='"; xLeaf: "</name>"
+	attrs []ref  // xLeaf: its attributes, spent again for each array element
+}
+
+// xcompiler builds the XML plan of a template, in document order.
+type xcompiler struct {
+	compiler
+	lit []byte // static bytes not yet in an op
+}
+
+func (cx *xcompiler) flush() {
+	if len(cx.lit) > 0 {
+		cx.pl.ops = append(cx.pl.ops, xop{kind: xStatic, text: bytes.Clone(cx.lit)})
+		cx.lit = cx.lit[:0]
+	}
+}
+
+func (cx *xcompiler) op(o xop) {
+	cx.flush()
+	cx.pl.ops = append(cx.pl.ops, o)
+}
+
+// compileXML compiles a template for XML lines: a record's (one Event
+// element) or, nested, one instantiated under Event (elements only).
+func compileXML(root []item, nested bool) *jplan {
+	cx := &xcompiler{compiler: compiler{pl: &jplan{}}}
+	if nested {
+		cx.pl.static = len(root)
+		for i := range root {
+			if root[i].kind != itElem {
+				return nil
+			}
+			cx.element(root[i].elem, 0, false)
+		}
+	} else {
+		cx.pl.static = 1 + len(root)
+		cx.depth(1)
+		if len(root) != 1 || root[0].kind != itElem || root[0].elem.local != "Event" {
+			return nil
+		}
+		cx.element(root[0].elem, 1, true)
+	}
+	cx.flush()
+	if cx.bad {
+		return nil
+	}
+	return cx.pl
+}
+
+// startTag compiles "<name attr='…'…" and returns its attribute refs.
+func (cx *xcompiler) startTag(t *tnode) []ref {
+	cx.lit = append(cx.lit, '<')
+	cx.lit = appendNameOK(cx.lit, t.name, t.xmlOK, true)
+	r0 := len(cx.pl.refs)
+	for i := range t.attrs {
+		a := &t.attrs[i]
+		head := append([]byte{' '}, appendNameOK(nil, a.name, a.xmlOK, true)...)
+		head = append(head, "='"...)
+		switch {
+		case len(a.val) == 0:
+			cx.lit = append(append(cx.lit, head...), '\'')
+		case len(a.val) == 1 && a.val[0].kind == itText:
+			cx.lit = append(cx.lit, head...)
+			cx.lit = appendEscaped(cx.lit, a.val[0].text, true, true)
+			cx.lit = append(cx.lit, '\'')
+		case len(a.val) == 1 && a.val[0].kind == itSub:
+			it := &a.val[0]
+			cx.pl.refs = append(cx.pl.refs, ref{sub: it.sub, opt: it.opt})
+			cx.op(xop{kind: xAttr, sub: it.sub, opt: it.opt, text: head})
+		default:
+			cx.fail()
+		}
+	}
+	return cx.pl.refs[r0:len(cx.pl.refs):len(cx.pl.refs)]
+}
+
+// element compiles element t at builder depth d (isEvent: the record's
+// Event, where a nested fragment may follow a child).
+func (cx *xcompiler) element(t *tnode, d int, isEvent bool) {
+	if len(t.name) > 0 && t.name[0] == '?' || !distinct(t.attrs) {
+		cx.fail()
+		return
+	}
+	cx.pl.static += 8 + len(t.content)
+	d++
+	cx.depth(d)
+	end := append([]byte("</"), appendNameOK(nil, t.name, t.xmlOK, true)...)
+	end = append(end, '>')
+	if len(t.content) == 1 && t.content[0].kind == itSub {
+		// A leaf: its text decides "/>" or ">…</name>", and an array
+		// value repeats it.
+		cx.flush()
+		at := len(cx.pl.ops)
+		cx.pl.ops = append(cx.pl.ops, xop{kind: xLeaf, sub: t.content[0].sub, text: end})
+		attrs := cx.startTag(t)
+		cx.flush()
+		cx.pl.ops[at].n = len(cx.pl.ops) - at - 1
+		cx.pl.ops[at].attrs = append([]ref(nil), attrs...)
+		cx.pl.refs = append(cx.pl.refs, ref{sub: t.content[0].sub, arr: true})
+		return
+	}
+	cx.startTag(t)
+	if pieces(t.content) > 1 {
+		cx.fail()
+		return
+	}
+	children := false
+	for i := range t.content {
+		children = children || t.content[i].kind == itElem
+	}
+	if !children {
+		for i := range t.content {
+			if it := &t.content[i]; it.kind == itText && it.text != "" {
+				cx.lit = append(cx.lit, '>')
+				cx.lit = appendEscaped(cx.lit, it.text, false, true)
+				cx.lit = append(cx.lit, end...)
+				return
+			}
+		}
+		cx.lit = append(cx.lit, "/>"...)
+		return
+	}
+	cx.lit = append(cx.lit, '>')
+	seenChild := false
+	for i := range t.content {
+		switch it := &t.content[i]; it.kind {
+		case itElem:
+			cx.element(it.elem, d, false)
+			seenChild = true
+		case itText:
+			if seenChild && it.text != "" {
+				cx.fail() // the tree writes text before the children
+				return
+			}
+			cx.lit = appendEscaped(cx.lit, it.text, false, true)
+		case itSub:
+			switch {
+			case !seenChild:
+				cx.pl.refs = append(cx.pl.refs, ref{sub: it.sub})
+				cx.op(xop{kind: xText, sub: it.sub})
+			case isEvent:
+				cx.pl.refs = append(cx.pl.refs, ref{sub: it.sub, hole: true})
+				cx.pl.vals = append(cx.pl.vals, pval{hole: true, sub: it.sub, depth: d})
+				cx.op(xop{kind: xHole, sub: it.sub})
+			default:
+				cx.pl.refs = append(cx.pl.refs, ref{sub: it.sub})
+				cx.op(xop{kind: xLate, sub: it.sub})
+			}
+		}
+	}
+	cx.lit = append(cx.lit, end...)
+}
+
+// planXML writes the XML of run *next and of the runs nested in it; false
+// when a value needs the generic renderer after all.
+func (r *renderer) planXML(next *int) bool {
+	run := r.runs[*next]
+	*next++
+	ops, vals := run.pl.ops, run.vals
+	for i := 0; i < len(ops); i++ {
+		op := &ops[i]
+		switch op.kind {
+		case xStatic:
+			r.out = append(r.out, op.text...)
+		case xAttr:
+			r.xmlAttr(op, vals)
+		case xLeaf:
+			start := ops[i+1 : i+1+op.n]
+			i += op.n
+			if op.sub < len(vals) && vals[op.sub].typ&format.TypeArray != 0 {
+				if !r.xmlArray(op, start, vals) {
+					return false
+				}
+				continue
+			}
+			r.xmlStart(start, vals)
+			r.val = r.rawSub(r.val[:0], op.sub, vals)
+			r.xmlLeafEnd(op, r.val)
+		case xText:
+			r.val = r.rawSub(r.val[:0], op.sub, vals)
+			r.out = appendEscaped(r.out, r.val, false, true)
+		case xHole, xLate:
+			if op.kind == xHole && op.sub < len(vals) && vals[op.sub].typ == format.TypeBinXml {
+				if !r.planXML(next) {
+					return false
+				}
+				continue
+			}
+			if r.val = r.rawSub(r.val[:0], op.sub, vals); len(r.val) > 0 {
+				return false // text after a child element: the tree path's
+			}
+		}
+	}
+	return true
+}
+
+func (r *renderer) rawSub(dst []byte, sub int, vals []value) []byte {
+	if sub >= len(vals) {
+		return dst
+	}
+	return r.appendValue(dst, vals[sub])
+}
+
+func (r *renderer) xmlAttr(op *xop, vals []value) {
+	if op.opt && isEmpty(op.sub, vals) {
+		return
+	}
+	r.val = r.rawSub(r.val[:0], op.sub, vals)
+	r.out = append(r.out, op.text...)
+	r.out = appendEscaped(r.out, r.val, true, true)
+	r.out = append(r.out, '\'')
+}
+
+func (r *renderer) xmlStart(start []xop, vals []value) {
+	for i := range start {
+		if op := &start[i]; op.kind == xStatic {
+			r.out = append(r.out, op.text...)
+		} else {
+			r.xmlAttr(op, vals)
+		}
+	}
+}
+
+func (r *renderer) xmlLeafEnd(op *xop, text []byte) {
+	if len(text) == 0 {
+		r.out = append(r.out, "/>"...)
+		return
+	}
+	r.out = append(r.out, '>')
+	r.out = appendEscaped(r.out, text, false, true)
+	r.out = append(r.out, op.text...)
+}
+
+// xmlArray writes a leaf once per element of its array value. An empty
+// array writes no element, which can leave the parent's tag open: that is
+// left to the generic renderer.
+func (r *renderer) xmlArray(op *xop, start []xop, vals []value) bool {
+	v := vals[op.sub]
+	attrs := 0
+	for _, rf := range op.attrs {
+		if rf.sub < len(vals) && !(rf.opt && (vals[rf.sub].typ == format.TypeNull || vals[rf.sub].n == 0)) {
+			attrs += vals[rf.sub].n
+		}
+	}
+	k := 0
+	eachArray(&r.arr, v.typ, r.c.buf[v.off:v.off+v.n], func(text []byte) {
+		k++
+		r.xmlStart(start, vals)
+		r.xmlLeafEnd(op, text)
+	})
+	r.arrCost += (k-1)*attrs - 9
+	return k > 0
 }

@@ -159,7 +159,7 @@ func (r *renderer) record(off, size int) (ok, big bool) {
 	p := parser{c: c, ar: &c.recArena, b: c.buf, pos: off + format.RecordHeaderSize, end: off + size - 4}
 	items := p.fragment()
 	r.bd = c.newBuilder()
-	if r.mode == RenderJSONL && !r.noPlan && len(items) == 1 && items[0].kind == itInst && r.planRecord(off, items[0].inst) {
+	if !r.noPlan && len(items) == 1 && items[0].kind == itInst && r.planRecord(off, items[0].inst) {
 		r.planned++
 		return true, false
 	}

@@ -115,3 +115,18 @@ func TestSharedTemplatesChangeNothing(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAppendJSONUTF16: the one-pass UTF-16 to JSON string equals quoting
+// what appendUTF16 decodes, for any bytes (unpaired surrogates, NULs,
+// control characters, U+2028).
+func FuzzAppendJSONUTF16(f *testing.F) {
+	for _, s := range []string{"", "a\x00", "\x00\xd8a\x00", "\x3d\xd8\x00\xde", "\x28\x20\x29\x20", "\"\x00\\\x00\n\x00\x01\x00", "\x00\x00\x00\x00", "\xff"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want := appendJSONString(nil, appendUTF16(nil, b))
+		if got := appendJSONUTF16(nil, b); !bytes.Equal(got, want) {
+			t.Fatalf("%x: got %s, want %s", b, got, want)
+		}
+	})
+}

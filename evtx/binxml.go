@@ -78,6 +78,12 @@ type template struct {
 	provider []item // Provider/@Name
 	source   []item // Provider/@EventSourceName
 	eventID  []item // EventID content
+
+	// sh is set on templates shared across chunks (shared.go).
+	sh *sharedTemplate
+	// Plans of the direct renderer (plan.go), looked up on first use.
+	plans    [planKinds]*jplan
+	planDone [planKinds]bool
 }
 
 // parser reads BinXml from a chunk buffer within [pos, end). What it
@@ -90,6 +96,11 @@ type parser struct {
 	pos   int
 	end   int
 	depth int
+	// sh, while a template is parsed for sharing across chunks
+	// (shared.go), records its name references; fragOff is where its
+	// fragment starts.
+	sh      *sharedTemplate
+	fragOff int
 }
 
 // push adds an item to the content being collected; mark and commit bracket
@@ -139,6 +150,7 @@ func (p *parser) utf16(n int) string {
 // name reads a name reference; the name structure is either elsewhere in
 // the chunk (cached) or inline right here, in which case it is skipped.
 func (p *parser) name() string {
+	at := p.pos
 	off := int(p.u32())
 	if off == p.pos {
 		p.need(8)
@@ -148,9 +160,16 @@ func (p *parser) name() string {
 		if p.pos > p.end {
 			fail(off, "inline name runs past its fragment")
 		}
+		if p.sh != nil {
+			p.noteName(at, off, s)
+		}
 		return s
 	}
-	return p.c.nameAt(off)
+	s := p.c.nameAt(off)
+	if p.sh != nil {
+		p.noteName(at, off, s)
+	}
+	return s
 }
 
 // fragment parses tokens until EOF (or the end of the buffer, which some
@@ -285,7 +304,13 @@ func (p *parser) skipDependencyID() {
 	with := int(le32(p.b[p.pos+6:]))
 	without := int(le32(p.b[p.pos+4:]))
 	if !p.c.plausibleName(with, p.pos+10) && p.c.plausibleName(without, p.pos+8) {
+		if p.sh != nil {
+			p.sh.shared = false // another chunk's names could decide otherwise
+		}
 		return
+	}
+	if p.sh != nil && with != p.pos+10 && !backName(with, p.pos+6, len(p.b)) {
+		p.sh.shared = false // plausible only by the name cache
 	}
 	p.pos += 2
 }
@@ -315,6 +340,9 @@ func (p *parser) templateInstance() *instance {
 	p.need(10)
 	defOff := int(le32(p.b[p.pos+6:]))
 	p.pos += 10
+	if p.sh != nil {
+		p.sh.shared = false // a definition inside a definition: chunk-specific
+	}
 	t := p.c.templateAt(defOff, p.depth)
 	if defOff == p.pos {
 		p.need(24)

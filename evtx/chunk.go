@@ -29,6 +29,11 @@ type chunkState struct {
 	tmplS               slab[template]
 	bd                  builder
 
+	// shared keeps templates across chunks (shared.go); noShare turns
+	// that off (tests compare).
+	shared  sharedTemplates
+	noShare bool
+
 	// r renders records straight to output (Options.Render).
 	r renderer
 
@@ -103,7 +108,13 @@ func (c *chunkState) templateAt(off, depth int) *template {
 	if off < format.ChunkHeaderSize || off+24 > len(c.buf) {
 		return nil
 	}
-	t := parseTemplate(c, off, depth+1)
+	var t *template
+	if !c.noShare {
+		t = c.sharedTemplateAt(off, depth+1)
+	}
+	if t == nil {
+		t = parseTemplate(c, off, depth+1)
+	}
 	c.tmpls.put(off, t)
 	return t
 }
@@ -117,6 +128,7 @@ type chunkReport struct {
 	work                             int // units of work spent building records
 	kept                             int // of which records emitted (what their events hold)
 	direct                           int // records rendered straight from their values
+	planned                          int // of which by a plan
 }
 
 // damage records one damaged place; past MaxDamagesPerFile in one chunk it
@@ -239,8 +251,10 @@ func (d *decoder) checkChunk(c *chunkState, rep *chunkReport) {
 // record decodes one record, converting any failure into damage.
 func (d *decoder) record(c *chunkState, off, size int, rep *chunkReport, emit func(*Event) error) (err error) {
 	if d.opts.rendering() {
-		c.r.mode = d.opts.Render
+		c.r.mode, c.r.noPlan = d.opts.Render, d.opts.noPlan
+		before := c.r.planned
 		ok, big := c.r.record(off, size)
+		rep.planned += c.r.planned - before
 		if ok || big {
 			spent := c.bd.spent()
 			c.work += spent

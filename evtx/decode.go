@@ -29,6 +29,10 @@ type Options struct {
 	// file order; it must not keep the slice. Filter is ignored.
 	Render Render
 	Output func([]byte) error
+
+	// noPlan renders every record without plans, noShare parses every
+	// chunk's templates afresh (tests compare).
+	noPlan, noShare bool
 }
 
 // rendering reports whether records are written to Output.
@@ -113,6 +117,7 @@ func (d *decoder) header(head []byte, st *Stats) (int, bool) {
 // chunk already read.
 func (d *decoder) stream(r io.Reader, buf []byte, pre, count int, st *Stats, fn func(*Event) error) error {
 	c := newChunkState()
+	c.noShare = d.opts.noShare
 	for i := 0; ; i++ {
 		m, err := io.ReadFull(r, buf[pre:])
 		m += pre
@@ -148,6 +153,8 @@ func (s *Stats) fold(r *chunkReport) {
 	s.Records += r.records
 	s.Matched += r.matched
 	s.direct += r.direct
+	s.planned += r.planned
+	s.work += r.work
 	s.DamagedRecords += r.damagedRecords
 	if r.damagedChunk {
 		s.DamagedChunks++
@@ -303,6 +310,7 @@ func (d *decoder) parallel(src *chunkSource, count int, st *Stats, fn func(*Even
 		go func() {
 			defer wg.Done()
 			c := newChunkState()
+			c.noShare = d.opts.noShare
 			buf := make([]byte, batch*format.ChunkSize)
 			for {
 				b, ok := m.claim(buf)

@@ -108,6 +108,10 @@ type Stats struct {
 	// direct counts the records Options.Render wrote straight from their
 	// values (the others took the tree path); tests read it.
 	direct int
+	// planned counts, of those, the records a plan rendered (plan.go), and
+	// work the units of work spent building records (maxChunkWork): tests
+	// compare both with plans on and off.
+	planned, work int
 }
 
 // MaxSkipped is how many skipped files Stats keeps by name; a zip of

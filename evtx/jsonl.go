@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -150,5 +151,62 @@ func appendJSONString[S []byte | string](dst []byte, s S) []byte {
 		i += size
 	}
 	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// appendJSONUTF16 appends appendJSONString(appendUTF16(b)) in one pass:
+// the UTF-8 appendUTF16 writes is always valid, so only ASCII escapes and
+// U+2028, U+2029 remain.
+func appendJSONUTF16(dst, b []byte) []byte {
+	n := len(b) / 2
+	for n > 0 && b[2*n-2] == 0 && b[2*n-1] == 0 {
+		n--
+	}
+	dst = slices.Grow(dst, n+2)
+	dst = append(dst, '"')
+	for i := 0; i < n; i++ {
+		lo, hi := b[2*i], b[2*i+1]
+		if hi == 0 && lo < utf8.RuneSelf {
+			if jsonPlain[lo] {
+				dst = append(dst, lo)
+				continue
+			}
+			switch lo {
+			case '\\', '"':
+				dst = append(dst, '\\', lo)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', lowerHex[lo>>4], lowerHex[lo&0xF])
+			}
+			continue
+		}
+		r := rune(lo) | rune(hi)<<8
+		if utf16.IsSurrogate(r) {
+			r2 := utf8.RuneError
+			if i+1 < n {
+				r2 = utf16.DecodeRune(r, rune(le16(b[2*i+2:])))
+			}
+			if r2 != utf8.RuneError {
+				i++
+				r = r2
+			} else {
+				r = utf8.RuneError
+			}
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, '\\', 'u', '2', '0', '2', lowerHex[r&0xF])
+			continue
+		}
+		dst = utf8.AppendRune(dst, r)
+	}
 	return append(dst, '"')
 }

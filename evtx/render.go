@@ -118,6 +118,19 @@ type renderer struct {
 	params  []span
 	data    []kvSpan
 
+	// Plans (plan.go): compiled templates by planKey, kept across chunks.
+	plans map[string]*jplan
+	key   []byte
+	runs  []planned
+	pvals []span
+	pdata []pdatum
+	// arrCost is what arrays add to a plan's work (planArray).
+	arrCost int
+	// noPlan turns plans off (tests compare both ways).
+	noPlan bool
+	// planned counts the records rendered by a plan.
+	planned int
+
 	// System fields, as spans of scratch, in the order EventFromTree sets them.
 	provider, guid, channel, computer, sid span
 	eventID, qualifiers, level, recordID   span
@@ -146,6 +159,10 @@ func (r *renderer) record(off, size int) (ok, big bool) {
 	p := parser{c: c, ar: &c.recArena, b: c.buf, pos: off + format.RecordHeaderSize, end: off + size - 4}
 	items := p.fragment()
 	r.bd = c.newBuilder()
+	if !r.noPlan && len(items) == 1 && items[0].kind == itInst && r.planRecord(off, items[0].inst) {
+		r.planned++
+		return true, false
+	}
 	r.stack = append(r.stack[:0], frame{role: roleRoot, exact: true})
 	r.scratch, r.inner = r.scratch[:0], r.inner[:0]
 	r.params, r.data = r.params[:0], r.data[:0]

@@ -105,7 +105,7 @@ func compareRender(t *testing.T, path string) {
 			if gst.direct < gst.Matched*9/10 {
 				t.Fatalf("%s mode %d workers %d: only %d of %d records rendered directly", filepath.Base(path), mode, workers, gst.direct, gst.Matched)
 			}
-			gst.direct = 0
+			gst.direct, gst.planned = 0, 0
 			if fmt.Sprint(gst) != fmt.Sprint(wst) {
 				t.Fatalf("%s mode %d workers %d: stats\n got %+v\nwant %+v", filepath.Base(path), mode, workers, gst, wst)
 			}

@@ -64,7 +64,7 @@ func (o Options) withDefaults() Options {
 }
 
 // Decode reads every <Event> in r, calling fn for each in document order.
-// An event over the depth or size limit, or an XML error inside one, is
+// An event over the depth, size or element limit, or an XML error inside one, is
 // recorded in Stats.Damages with its line and skipped: reading resumes at
 // the next <Event>, so one bad event never hides the ones after it. The
 // returned error is set only when r is not event XML at all, cannot be
@@ -241,6 +241,9 @@ func (rd *reader) event(start xml.StartElement, depth int, fn func(*evtx.Event) 
 		// The rest of the refused event is skipped as bytes, not tokens:
 		// the decoder would keep a stack of every open name (a million
 		// for a million-deep event) and allocate each token it drops.
+		// An <Event> nested inside the refused one would be read as the
+		// next event; the outer end tag then fails as damage, so nothing
+		// goes unreported.
 		return rd.resync()
 	}
 	rd.guard.mark()

@@ -111,3 +111,16 @@ func TestBigHonestEvent(t *testing.T) {
 		}
 	}
 }
+
+// An <Event> inside a refused event is read on its own; the refused
+// event's end tags are damage and do not end the read of the file.
+func TestNestedEventInRefused(t *testing.T) {
+	hostile := "<Event><EventData>" + strings.Repeat("<a/>", 2*DefaultMaxElements) + "\r\n" + licensing(99) + "</EventData></Event>"
+	evs, st := decodeAll(t, withLicensing(hostile, 3), Options{})
+	if st.DamagedRecords != 1 || len(st.Damages) != 2 {
+		t.Fatalf("want the refused record and its stray end tags as damage: %d, %+v", st.DamagedRecords, st.Damages)
+	}
+	if len(evs) != 4 || evs[0].Param(1) != "WS-99" || evs[3].Param(1) != "WS-02" {
+		t.Fatalf("%d events read, want the nested one and the 3 after", len(evs))
+	}
+}

@@ -166,7 +166,15 @@ func (rd *reader) run(fn func(*evtx.Event) error) error {
 			return nil
 		}
 		if err != nil {
-			return rd.readError(err)
+			// Between events as inside one, damage costs only itself:
+			// reading resumes at the next <Event>.
+			if err := rd.readError(err); err != nil {
+				return err
+			}
+			if rd.resync() == errStop {
+				return nil
+			}
+			continue
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -241,9 +249,9 @@ func (rd *reader) event(start xml.StartElement, depth int, fn func(*evtx.Event) 
 		// The rest of the refused event is skipped as bytes, not tokens:
 		// the decoder would keep a stack of every open name (a million
 		// for a million-deep event) and allocate each token it drops.
-		// An <Event> nested inside the refused one would be read as the
-		// next event; the outer end tag then fails as damage, so nothing
-		// goes unreported.
+		// An <Event> nested inside the refused one is read as the next
+		// event; the outer end tags are then damage and the read resumes
+		// after them, so nothing goes unreported.
 		return rd.resync()
 	}
 	rd.guard.mark()

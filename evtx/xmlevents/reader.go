@@ -22,6 +22,13 @@ import (
 const (
 	DefaultMaxDepth = 64       // Windows events nest about 5 deep; BinXml payloads a few more
 	DefaultMaxBytes = 16 << 20 // one event; the largest real ones are well under 1 MB
+	// DefaultMaxElements bounds the elements plus attributes of one event.
+	// A real event has tens (System's dozen, a few dozen Data); the widest
+	// seen in exports, a UserData blob or a few hundred Data, stay in the
+	// hundreds. 10,000 leaves that two orders of magnitude of headroom yet
+	// caps the tree at a few MB, where the byte limit alone lets 16 MB of
+	// "<a/>" become a tree of 4 million nodes (400 MB).
+	DefaultMaxElements = 10000
 )
 
 // ErrNotEventXML is returned (wrapped, with the file name) when the input is
@@ -38,6 +45,9 @@ type Options struct {
 	// MaxBytes limits the size of one event (and of anything between
 	// events); 0 means DefaultMaxBytes.
 	MaxBytes int64
+	// MaxElements limits the elements and attributes of one event; 0
+	// means DefaultMaxElements.
+	MaxElements int
 }
 
 func (o Options) withDefaults() Options {
@@ -47,11 +57,14 @@ func (o Options) withDefaults() Options {
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = DefaultMaxBytes
 	}
+	if o.MaxElements <= 0 {
+		o.MaxElements = DefaultMaxElements
+	}
 	return o
 }
 
 // Decode reads every <Event> in r, calling fn for each in document order.
-// An event over the depth or size limit, or an XML error inside one, is
+// An event over the depth, size or element limit, or an XML error inside one, is
 // recorded in Stats.Damages with its line and skipped: reading resumes at
 // the next <Event>, so one bad event never hides the ones after it. The
 // returned error is set only when r is not event XML at all, cannot be
@@ -123,10 +136,10 @@ type reader struct {
 	// resynchronisation starts a new one, which counts from zero.
 	lineBase   int
 	offsetBase int64
-	// eventStart is the offset of the event being read; level is how many
-	// of its elements are open.
+	// eventStart is the offset of the event being read; items counts its
+	// elements and attributes so far.
 	eventStart int64
-	level      int
+	items      int
 }
 
 func (rd *reader) line() int {
@@ -153,7 +166,15 @@ func (rd *reader) run(fn func(*evtx.Event) error) error {
 			return nil
 		}
 		if err != nil {
-			return rd.readError(err)
+			// Between events as inside one, damage costs only itself:
+			// reading resumes at the next <Event>.
+			if err := rd.readError(err); err != nil {
+				return err
+			}
+			if rd.resync() == errStop {
+				return nil
+			}
+			continue
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -210,7 +231,7 @@ func (rd *reader) readError(err error) error {
 // read resumes at the next <Event> (errStop only when none follows).
 func (rd *reader) event(start xml.StartElement, depth int, fn func(*evtx.Event) error) error {
 	offset := rd.offset()
-	rd.eventStart, rd.level = rd.dec.InputOffset(), 1
+	rd.eventStart, rd.items = rd.dec.InputOffset(), 0
 	rd.guard.mark()
 	node, err := rd.element(start, depth+1)
 	if err != nil {
@@ -220,16 +241,26 @@ func (rd *reader) event(start xml.StartElement, depth int, fn func(*evtx.Event) 
 			rd.fail("record", "event larger than %d bytes", rd.opts.MaxBytes)
 		case errors.Is(err, errDepth):
 			rd.fail("record", "elements nested deeper than %d", rd.opts.MaxDepth)
+		case errors.Is(err, errTooMany):
+			rd.fail("record", "event of more than %d elements and attributes", rd.opts.MaxElements)
 		default:
 			rd.readError(err)
-			return rd.resync()
 		}
-		if err := rd.skipEvent(); err != nil {
-			return rd.resync()
-		}
-		return nil
+		// The rest of the refused event is skipped as bytes, not tokens:
+		// the decoder would keep a stack of every open name (a million
+		// for a million-deep event) and allocate each token it drops.
+		// An <Event> nested inside the refused one is read as the next
+		// event; the outer end tags are then damage and the read resumes
+		// after them, so nothing goes unreported.
+		return rd.resync()
 	}
 	rd.guard.mark()
+	if rd.dec.InputOffset()-rd.eventStart > bigEvent {
+		// The decoder keeps the buffer its largest text grew to for as
+		// long as it lives; a fresh one lets a 15 MB event's buffer go
+		// with the event.
+		rd.restart("")
+	}
 	rd.st.Records++
 	ev := evtx.EventFromTree(node)
 	if rd.opts.Filter != nil && !rd.opts.Filter(ev.Provider, ev.EventID) {
@@ -238,20 +269,6 @@ func (rd *reader) event(start xml.StartElement, depth int, fn func(*evtx.Event) 
 	ev.File, ev.Offset = rd.name, offset
 	rd.st.Matched++
 	return fn(ev)
-}
-
-// skipEvent reads and drops the tokens of the event being read up to its
-// end tag; the decoder keeps no tree, so memory stays bounded.
-func (rd *reader) skipEvent() error {
-	for rd.level > 0 {
-		tok, err := rd.dec.Token()
-		if err != nil {
-			return err
-		}
-		rd.guard.mark()
-		rd.trackLevel(tok)
-	}
-	return nil
 }
 
 // resync starts a new decoder at the next "<Event" start tag after the
@@ -267,13 +284,29 @@ func (rd *reader) resync() error {
 	if !found {
 		return errStop
 	}
-	// The new decoder must see the wrapper the old one had opened, or the
-	// closing </Events> would be an error.
-	prefix := strings.Repeat("<Events>", rd.depth) + eventTag
+	rd.startDecoder(eventTag)
+	return nil
+}
+
+// bigEvent is the size past which an event's decoder is replaced once the
+// event is read (see event).
+const bigEvent = 1 << 20
+
+// restart replaces the decoder by a new one reading from where it stopped.
+func (rd *reader) restart(tail string) {
+	rd.lineBase = rd.line()
+	rd.offsetBase = rd.offset()
+	rd.startDecoder(tail)
+}
+
+// startDecoder starts a new decoder at src, given tail first. The new
+// decoder must see the wrapper the old one had opened, or the closing
+// </Events> would be an error.
+func (rd *reader) startDecoder(tail string) {
+	prefix := strings.Repeat("<Events>", rd.depth) + tail
 	rd.offsetBase -= int64(len(prefix))
 	rd.depth = 0
 	rd.dec = newDecoder(&prefixed{prefix: []byte(prefix), r: rd.src})
-	return nil
 }
 
 const eventTag = "<Event"
@@ -347,6 +380,7 @@ func (p *prefixed) ReadByte() (byte, error) {
 var (
 	errDepth       = errors.New("too deep")
 	errEventTooBig = errors.New("event too large")
+	errTooMany     = errors.New("too many elements")
 	errStop        = errors.New("stop")
 )
 
@@ -356,6 +390,9 @@ func (rd *reader) element(start xml.StartElement, depth int) (*evtx.Node, error)
 	if depth > rd.opts.MaxDepth {
 		return nil, errDepth
 	}
+	if rd.items += 1 + len(start.Attr); rd.items > rd.opts.MaxElements {
+		return nil, errTooMany
+	}
 	n := &evtx.Node{Name: start.Name.Local}
 	for _, a := range start.Attr {
 		name := a.Name.Local
@@ -364,7 +401,7 @@ func (rd *reader) element(start xml.StartElement, depth int) (*evtx.Node, error)
 		}
 		n.Attrs = append(n.Attrs, evtx.Attr{Name: name, Value: restoreCtrl(a.Value)})
 	}
-	var text strings.Builder
+	var text textBuf
 	for {
 		tok, err := rd.dec.Token()
 		if err == io.EOF {
@@ -375,12 +412,10 @@ func (rd *reader) element(start xml.StartElement, depth int) (*evtx.Node, error)
 		}
 		rd.guard.mark()
 		if rd.dec.InputOffset()-rd.eventStart > rd.opts.MaxBytes {
-			rd.trackLevel(tok)
 			return nil, errEventTooBig
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			rd.level++
 			c, err := rd.element(t, depth+1)
 			if err != nil {
 				return nil, err
@@ -391,9 +426,8 @@ func (rd *reader) element(start xml.StartElement, depth int) (*evtx.Node, error)
 				n.Children = append(n.Children, c)
 			}
 		case xml.CharData:
-			text.Write(t)
+			text.add(t)
 		case xml.EndElement:
-			rd.level--
 			n.Text = restoreCtrl(text.String())
 			if len(n.Children) > 0 && strings.TrimSpace(n.Text) == "" {
 				n.Text = "" // indentation between child elements
@@ -403,13 +437,34 @@ func (rd *reader) element(start xml.StartElement, depth int) (*evtx.Node, error)
 	}
 }
 
-func (rd *reader) trackLevel(tok xml.Token) {
-	switch tok.(type) {
-	case xml.StartElement:
-		rd.level++
-	case xml.EndElement:
-		rd.level--
+// textBuf gathers an element's text. The text is almost always one token,
+// which is copied once at its exact size; a strings.Builder would copy it
+// again as it grew (a 15 MB value held two or three times over).
+type textBuf struct {
+	first string
+	more  *strings.Builder
+}
+
+func (t *textBuf) add(b []byte) {
+	switch {
+	case t.more != nil:
+		t.more.Write(b)
+	case t.first == "":
+		t.first = string(b)
+	default:
+		t.more = &strings.Builder{}
+		t.more.Grow(len(t.first) + len(b))
+		t.more.WriteString(t.first)
+		t.more.Write(b)
+		t.first = ""
 	}
+}
+
+func (t *textBuf) String() string {
+	if t.more != nil {
+		return t.more.String()
+	}
+	return t.first
 }
 
 // guard fails the read once more than max bytes pass without a token

@@ -245,7 +245,7 @@ func TestLimits(t *testing.T) {
 	}
 	// Many small children: over the limit without any one token being so.
 	wide := "<Events>" + sample + "<Event><EventData>" + strings.Repeat("<Data>x</Data>", 200000) + "</EventData></Event>" + sample + sample + "</Events>"
-	evs, st = decodeAll(t, []byte(wide), Options{MaxBytes: 1 << 20})
+	evs, st = decodeAll(t, []byte(wide), Options{MaxBytes: 1 << 20, MaxElements: 1 << 30})
 	if len(evs) != 3 || len(st.Damages) != 1 || !strings.Contains(st.Damages[0].Reason, "larger than 1048576 bytes") || st.DamagedRecords != 1 {
 		t.Fatalf("wide event: %d events, %+v", len(evs), st.Damages)
 	}

@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"hash/fnv"
+	"strconv"
+
 	"github.com/tsdiag/tsdiag/evtx"
 )
 
@@ -98,4 +101,17 @@ func kept(ev *evtx.Event) *evtx.Event {
 		}
 	}
 	return &c
+}
+
+// distinctKey is the value a distinct rule remembers: the value itself, or
+// for one longer than maxValueLen its clipped form plus a hash of the
+// whole, so that memory per value stays bounded while values that share
+// their first bytes still count apart.
+func distinctKey(v string) string {
+	if len(v) <= maxValueLen {
+		return v
+	}
+	h := fnv.New64a()
+	h.Write([]byte(v))
+	return clip(v) + " #" + strconv.FormatUint(h.Sum64(), 16)
 }

@@ -97,3 +97,39 @@ func TestReorderBufferBoundedByBytes(t *testing.T) {
 		}
 	}
 }
+
+// A distinct rule remembers each value for its window: a 30,000-character
+// value is held as its clipped form and a hash of the whole (bounded), and
+// values sharing their first 600 bytes still count apart. Four such clients
+// fire a threshold of four; three (the trap) do not.
+func TestDistinctValuesBoundedButApart(t *testing.T) {
+	prefix := strings.Repeat("P", 600)
+	name := func(i int) string { return prefix + fmt.Sprintf("%03d", i) + strings.Repeat("C", 29397) }
+	if k := distinctKey(name(1)); len(k) > maxValueLen+40 || k == distinctKey(name(2)) {
+		t.Fatalf("key of %d bytes, or two values one key", len(k))
+	}
+	if distinctKey("WS-17") != "WS-17" {
+		t.Error("a short value must be kept as it is")
+	}
+	set := ruleSet(t, `
+[[rule]]
+id = "many-long-clients"
+title = "Many long client names"
+severity = "low"
+confidence = 1
+classes = ["renew_failed"]
+group_by = { host = "Computer" }
+[rule.distinct]
+value = "Param(1)"
+threshold = 4
+window = "1d"
+`)
+	for _, n := range []int{4, 3} {
+		path := records(t, 2*n, func(i int) time.Duration { return time.Duration(i) * time.Minute },
+			func(i int) string { return name(i % n) })
+		fs, _ := scanAll(t, set, Options{}, path)
+		if fired := len(fs) == 1; fired != (n == 4) {
+			t.Errorf("%d distinct long names: %d findings", n, len(fs))
+		}
+	}
+}

@@ -217,6 +217,7 @@ func (rs *ruleState) feedDistinct(key string, g *groupState, en *entry) {
 	if g.values == nil {
 		g.values = map[string]*entry{}
 	}
+	v = distinctKey(v) // held per value for the window: a huge one must not pin memory
 	en.value = v
 	if prev := g.values[v]; prev == nil || !en.t().Before(prev.t()) {
 		g.values[v] = en

@@ -21,6 +21,7 @@ type sanitizer struct {
 	in      []byte
 	carry   []byte // an incomplete UTF-8 sequence held for the next read
 	pending []byte // output that did not fit the caller's buffer
+	out     []byte // pending's backing array, reused: a fill per read must not allocate
 	err     error
 }
 
@@ -49,7 +50,7 @@ func (s *sanitizer) fill(size int) {
 	data = data[:len(data)+n]
 	s.carry = s.carry[:0]
 	s.err = err
-	out := s.pending[:0]
+	out := s.out[:0]
 	for i := 0; i < len(data); {
 		b := data[i]
 		switch {
@@ -75,7 +76,7 @@ func (s *sanitizer) fill(size int) {
 			i++
 		}
 	}
-	s.pending = out
+	s.out, s.pending = out, out
 }
 
 // cp1252 maps a byte of the Windows-1252 code page to its rune.

@@ -48,6 +48,10 @@ type Options struct {
 	// MaxElements limits the elements and attributes of one event; 0
 	// means DefaultMaxElements.
 	MaxElements int
+	// MaxValue limits one text or attribute value: a longer one is cut
+	// to its first MaxValue bytes and a marker, and the cut is recorded
+	// as damage; 0 means DefaultMaxValue.
+	MaxValue int
 }
 
 func (o Options) withDefaults() Options {
@@ -59,6 +63,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxElements <= 0 {
 		o.MaxElements = DefaultMaxElements
+	}
+	if o.MaxValue <= 0 {
+		o.MaxValue = DefaultMaxValue
 	}
 	return o
 }
@@ -81,7 +88,8 @@ func Decode(r io.Reader, name string, opts Options, fn func(*evtx.Event) error) 
 	// so after an error src is exactly where the decoder stopped and a new
 	// decoder can resume from it.
 	src := bufio.NewReader(versionFix(g))
-	rd := &reader{dec: newDecoder(src), src: src, guard: g, name: name, opts: opts, st: &st, lineBase: 1}
+	rd := &reader{src: src, guard: g, name: name, opts: opts, st: &st, lineBase: 1}
+	rd.newDecoder(src)
 	err = rd.run(fn)
 	st.Bytes = g.total
 	return st, err
@@ -125,6 +133,7 @@ func newDecoder(r io.Reader) *xml.Decoder {
 
 type reader struct {
 	dec   *xml.Decoder
+	clip  *clipper // between src and dec: cuts values over MaxValue
 	src   *bufio.Reader
 	guard *guard
 	name  string
@@ -144,10 +153,20 @@ type reader struct {
 
 func (rd *reader) line() int {
 	l, _ := rd.dec.InputPos()
-	return rd.lineBase + l - 1
+	return rd.lineBase + l - 1 + rd.clip.lines
 }
 
-func (rd *reader) offset() int64 { return rd.offsetBase + rd.dec.InputOffset() }
+// offset is where the decoder stands in the input: the bytes the clipper
+// dropped count, the marker it put in their place does not.
+func (rd *reader) offset() int64 {
+	return rd.offsetBase + rd.dec.InputOffset() + rd.clip.dropped - rd.clip.inserted
+}
+
+// newDecoder starts a decoder, behind a new clipper, reading r.
+func (rd *reader) newDecoder(r io.ByteReader) {
+	rd.clip = newClipper(r, rd.opts.MaxValue)
+	rd.dec = newDecoder(rd.clip)
+}
 
 func (rd *reader) fail(kind, format string, args ...any) {
 	rd.st.AddDamages(evtx.Damage{
@@ -230,8 +249,9 @@ func (rd *reader) readError(err error) error {
 // is damage and is skipped; an XML error inside it is damage too, and the
 // read resumes at the next <Event> (errStop only when none follows).
 func (rd *reader) event(start xml.StartElement, depth int, fn func(*evtx.Event) error) error {
-	offset := rd.offset()
-	rd.eventStart, rd.items = rd.dec.InputOffset(), 0
+	offset, line := rd.offset(), rd.line()
+	rd.eventStart, rd.items = offset, 0
+	rd.clip.takeCuts()
 	rd.guard.mark()
 	node, err := rd.element(start, depth+1)
 	if err != nil {
@@ -255,7 +275,13 @@ func (rd *reader) event(start xml.StartElement, depth int, fn func(*evtx.Event) 
 		return rd.resync()
 	}
 	rd.guard.mark()
-	if rd.dec.InputOffset()-rd.eventStart > bigEvent {
+	if n := rd.clip.takeCuts(); n > 0 {
+		rd.st.AddDamages(evtx.Damage{
+			File: rd.name, Offset: offset, Kind: "record",
+			Reason: fmt.Sprintf("line %d: %d value(s) over %d bytes cut to their first %d bytes", line, n, rd.opts.MaxValue, rd.opts.MaxValue),
+		})
+	}
+	if rd.offset()-rd.eventStart > bigEvent {
 		// The decoder keeps the buffer its largest text grew to for as
 		// long as it lives; a fresh one lets a 15 MB event's buffer go
 		// with the event.
@@ -306,7 +332,7 @@ func (rd *reader) startDecoder(tail string) {
 	prefix := strings.Repeat("<Events>", rd.depth) + tail
 	rd.offsetBase -= int64(len(prefix))
 	rd.depth = 0
-	rd.dec = newDecoder(&prefixed{prefix: []byte(prefix), r: rd.src})
+	rd.newDecoder(&prefixed{prefix: []byte(prefix), r: rd.src})
 }
 
 const eventTag = "<Event"
@@ -411,7 +437,7 @@ func (rd *reader) element(start xml.StartElement, depth int) (*evtx.Node, error)
 			return nil, err
 		}
 		rd.guard.mark()
-		if rd.dec.InputOffset()-rd.eventStart > rd.opts.MaxBytes {
+		if rd.offset()-rd.eventStart > rd.opts.MaxBytes {
 			return nil, errEventTooBig
 		}
 		switch t := tok.(type) {

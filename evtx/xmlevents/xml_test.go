@@ -286,7 +286,7 @@ func FuzzXMLReader(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		opts := Options{MaxDepth: 16, MaxBytes: 1 << 16}
+		opts := Options{MaxDepth: 16, MaxBytes: 1 << 16, MaxValue: 64}
 		st, err := Decode(bytes.NewReader(b), "fuzz.xml", opts, func(*evtx.Event) error { return nil })
 		if err != nil && !errors.Is(err, ErrNotEventXML) {
 			t.Fatalf("unexpected error: %v", err)

@@ -62,9 +62,9 @@ func sameBytes(a string) string { return durationLine.ReplaceAllString(a, `"dura
 // and without registry exports, folders, .tar.gz and .zip bundles, stdin,
 // a relative --since) `tsdiag scan --format json` and an embedder's
 // New/Scan/Write give the same bytes. The export case is #13's: RDSH01's
-// System log plus RDSH01/licensing.reg with LicensingMode 5 gives four
-// findings, the registry-based licensing-mode-not-configured among them,
-// where the log alone gives three.
+// System log plus RDSH01/licensing.reg with LicensingMode 5 gives three
+// findings (incidents, symptoms nested), the registry-based
+// licensing-mode-not-configured among them, where the log alone gives two.
 func TestCLIAndAPIGiveTheSameJSON(t *testing.T) {
 	log := scenarioLog(t, "grace-period-expired-2019")
 	reg := licensingExport(t, 5, "")

@@ -1,5 +1,9 @@
 // Package engine evaluates rules over a time-ordered event stream and emits
 // ranked findings.
+//
+// This is one stage of the pipeline. To diagnose logs as `tsdiag scan` does
+// (registry exports, knowledge base and report included), start at the root
+// package, github.com/tsdiag/tsdiag: New, then Diagnoser.Scan.
 package engine
 
 import "time"

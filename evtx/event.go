@@ -2,6 +2,10 @@
 //
 // Every input format (binary EVTX, legacy EVT, XML exports, the live event
 // log) produces the same Event, so rules never care where an event came from.
+//
+// This is the decoding stage of the pipeline. To diagnose logs as `tsdiag
+// scan` does, start at the root package, github.com/tsdiag/tsdiag: New, then
+// Diagnoser.Scan.
 package evtx
 
 import "time"

@@ -1,5 +1,9 @@
 // Package kb holds the licensing knowledge base: one article per diagnosis,
 // with remediation steps that are ranked against a finding's evidence.
+//
+// This is one stage of the pipeline. To diagnose logs as `tsdiag scan` does,
+// start at the root package, github.com/tsdiag/tsdiag: New, then
+// Diagnoser.Scan; its report carries each finding's article and steps.
 package kb
 
 import "fmt"

@@ -1,5 +1,9 @@
 // Package rules defines the rule file format, loads and validates rule
 // files, and embeds the built-in rule pack.
+//
+// To run rules over logs as `tsdiag scan` does, start at the root package,
+// github.com/tsdiag/tsdiag: New (Config.RuleDirs, Config.NoBuiltin), then
+// Diagnoser.Scan.
 package rules
 
 // File is one TOML rule file. A file may hold event classes, rules, or both.

@@ -7,6 +7,10 @@
 // Faults (an unreadable file, a truncated or corrupt member, a file changing
 // while read, an archive over a limit) never stop the walk: each is recorded
 // in Stats.Unreadable with the file, offset and reason, and the rest is read.
+//
+// To diagnose these inputs as `tsdiag scan` does (registry exports read
+// first and tied to their host), start at the root package,
+// github.com/tsdiag/tsdiag: New, then Diagnoser.Scan.
 package source
 
 import (

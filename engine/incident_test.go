@@ -354,3 +354,26 @@ func TestStoppedServerReachesEveryHostIncident(t *testing.T) {
 		}
 	}
 }
+
+// A count fact (refusals = "Count") is totalled like the count when an
+// incident folds several groups of one rule: a mixed farm's license server
+// refused 40 per-user and 40 per-device CALs, one incident of 80 refusals
+// (it said refusals=40 beside its 80 events). The trap: one CAL type, whose
+// other rules' members (21 then 1011 per session host) must not add to it.
+func TestFoldedIncidentTotalsItsCountFacts(t *testing.T) {
+	set := builtinSet(t)
+	dir := t.TempDir()
+	fs, _ := scan(t, set, Options{}, genFile(t, dir, "mixed.evtx", "mixed-farm-2019"))
+	pool := byID(fs, "cal-pool-exhausted")
+	if len(pool) != 1 || pool[0].Facts["cal_type_count"] != 2 {
+		t.Fatalf("mixed farm: %v", keysOf(fs))
+	}
+	if pool[0].Count != 80 || pool[0].Facts["refusals"] != 80 {
+		t.Errorf("mixed farm: count %d, refusals %v; want 80 and 80", pool[0].Count, pool[0].Facts["refusals"])
+	}
+	fs, _ = scan(t, set, Options{}, genFile(t, dir, "one.evtx", "cal-pool-exhausted-2016"))
+	pool = byID(fs, "cal-pool-exhausted")
+	if len(pool) != 1 || pool[0].Count != 250 || pool[0].Facts["refusals"] != 250 {
+		t.Fatalf("one CAL type: %v, count %d, refusals %v; want 250 and 250", keysOf(pool), pool[0].Count, pool[0].Facts["refusals"])
+	}
+}

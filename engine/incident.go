@@ -199,7 +199,7 @@ func mergeIncidents(set *rules.Set, fs []Finding) []Finding {
 	list = attachUnlabelled(spreadServerWide(list))
 	out := make([]Finding, 0, len(list))
 	for _, in := range list {
-		out = append(out, in.finding())
+		out = append(out, in.finding(set))
 	}
 	return out
 }
@@ -282,7 +282,7 @@ func attachUnlabelled(list []*incident) []*incident {
 }
 
 // finding builds the incident's one finding from its best-ranked member.
-func (in *incident) finding() Finding {
+func (in *incident) finding(set *rules.Set) Finding {
 	base := *in.members[0]
 	f := base
 	f.Key = in.key
@@ -297,7 +297,7 @@ func (in *incident) finding() Finding {
 		f.Status = "active"
 	}
 	if len(in.members) > 1 {
-		in.fold(&f)
+		in.fold(set, &f)
 	}
 	in.foldLabels(&f)
 	dropEmptyFacts(f.Facts)
@@ -333,8 +333,13 @@ func copyFacts(m map[string]any) map[string]any {
 // both count the host's 1131s), while findings of one rule (one per
 // client) see different ones; so the incident's count is the largest
 // per-rule total, and its timeline the largest per-rule count of each day.
-func (in *incident) fold(f *Finding) {
+// A fact a rule defines as its Count (refusals = "Count") is a count too:
+// it is totalled the same way, so an incident folding a license server's
+// two CAL types says refusals=80 beside its 80 events, not the first
+// type's 40.
+func (in *incident) fold(set *rules.Set, f *Finding) {
 	perRule := map[string]int{}
+	countFacts := map[string]map[string]int{} // fact -> rule -> total
 	perDay := map[string]map[int64]int{}
 	also := map[string]bool{}
 	var ev []Evidence
@@ -375,6 +380,18 @@ func (in *incident) fold(f *Finding) {
 			active = true
 		}
 		ev = append(ev, m.Evidence...)
+		if r := set.Rule(m.Rule); r != nil {
+			for k, src := range r.Rule.Facts { // the source expressions
+				n, ok := m.Facts[k].(int)
+				if strings.TrimSpace(src) != "Count" || !ok {
+					continue
+				}
+				if countFacts[k] == nil {
+					countFacts[k] = map[string]int{}
+				}
+				countFacts[k][m.Rule] += n
+			}
+		}
 		for k, v := range m.Facts {
 			if _, ok := f.Facts[k]; !ok {
 				f.Facts[k] = v
@@ -384,6 +401,13 @@ func (in *incident) fold(f *Finding) {
 	f.Count = 0
 	for _, n := range perRule {
 		f.Count = max(f.Count, n)
+	}
+	for k, byRule := range countFacts {
+		total, _ := f.Facts[k].(int)
+		for _, n := range byRule {
+			total = max(total, n)
+		}
+		f.Facts[k] = total
 	}
 	f.Timeline = maxTimeline(perDay)
 	f.Evidence = mergeEvidence(ev)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tsdiag/tsdiag/evtx"
 	"github.com/tsdiag/tsdiag/evtx/source"
+	"github.com/tsdiag/tsdiag/internal/scenario"
 )
 
 // One license server stopped: the per-host rule, the stop-then-unreachable
@@ -351,6 +352,61 @@ func TestStoppedServerReachesEveryHostIncident(t *testing.T) {
 	for _, f := range byID(fs, "license-server-pinned") {
 		if f.CausedBy == "" {
 			t.Errorf("%s stands beside the unreachable incident", f.Key)
+		}
+	}
+}
+
+// A count fact (refusals = "Count") is totalled like the count when an
+// incident folds several groups of one rule: a mixed farm's license server
+// refused 40 per-user and 40 per-device CALs, one incident of 80 refusals
+// (it said refusals=40 beside its 80 events). The trap: one CAL type, whose
+// other rules' members (21 then 1011 per session host) must not add to it.
+func TestFoldedIncidentTotalsItsCountFacts(t *testing.T) {
+	set := builtinSet(t)
+	dir := t.TempDir()
+	fs, _ := scan(t, set, Options{}, genFile(t, dir, "mixed.evtx", "mixed-farm-2019"))
+	pool := byID(fs, "cal-pool-exhausted")
+	if len(pool) != 1 || pool[0].Facts["cal_type_count"] != 2 {
+		t.Fatalf("mixed farm: %v", keysOf(fs))
+	}
+	if pool[0].Count != 80 || pool[0].Facts["refusals"] != 80 {
+		t.Errorf("mixed farm: count %d, refusals %v; want 80 and 80", pool[0].Count, pool[0].Facts["refusals"])
+	}
+	fs, _ = scan(t, set, Options{}, genFile(t, dir, "one.evtx", "cal-pool-exhausted-2016"))
+	pool = byID(fs, "cal-pool-exhausted")
+	if len(pool) != 1 || pool[0].Count != 250 || pool[0].Facts["refusals"] != 250 {
+		t.Fatalf("one CAL type: %v, count %d, refusals %v; want 250 and 250", keysOf(pool), pool[0].Count, pool[0].Facts["refusals"])
+	}
+}
+
+// A list fact and its count agree, and a singular fact never stands beside
+// a list of several, in every built-in scenario: licensing-mode-mismatch-2012r2
+// said cal_type_count=1 beside cal_types=[per-device refused per-user issued]
+// (the other-type rule's own Distinct fact under the folded list's name).
+func TestListFactsAgreeWithTheirCounts(t *testing.T) {
+	set := builtinSet(t)
+	all, err := scenario.Load(scenario.Builtin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, sc := range all {
+		fs, _ := scan(t, set, Options{}, genFile(t, dir, sc.ID+".evtx", sc.ID))
+		for _, f := range fs {
+			for k, v := range f.Facts {
+				base, ok := strings.CutSuffix(k, "_count")
+				if !ok {
+					continue
+				}
+				list, isList := f.Facts[base+"s"].([]string)
+				n, _ := v.(int)
+				if !isList || (len(list) != n && len(list) < MaxDistinct) {
+					t.Errorf("%s: %s: %s=%v beside %ss=%v", sc.ID, f.Key, k, v, base, f.Facts[base+"s"])
+				}
+				if single, ok := f.Facts[base]; ok && len(list) > 1 {
+					t.Errorf("%s: %s: %s=%v beside %d %ss", sc.ID, f.Key, base, single, len(list), base)
+				}
+			}
 		}
 	}
 }

@@ -187,6 +187,18 @@ func forParts(f engine.Finding) []htmlKV {
 	return out
 }
 
+// episodesNote tells a trouble that came back and healed several times (a
+// nightly restart: "after 7 days in 8 episodes, the last 3 minutes") from
+// one that lasted the whole span; "" for a single episode.
+func episodesNote(f engine.Finding, dur func(time.Duration) string) string {
+	n, _ := f.Facts["episodes"].(int)
+	last, ok := f.Facts["last_episode_seconds"].(float64)
+	if n < 2 || !ok {
+		return ""
+	}
+	return fmt.Sprintf(" in %d episodes, the last %s", n, dur(time.Duration(last*float64(time.Second))))
+}
+
 // statusNote says when a resolved incident ended and how long it lasted, or
 // why a transient one raised no alarm.
 func statusNote(f engine.Finding) string {
@@ -196,7 +208,8 @@ func statusNote(f engine.Finding) string {
 	}
 	switch f.Status {
 	case "resolved":
-		return fmt.Sprintf("resolved at %s after %s%s", stamp(f.ResolvedAt), durationText(time.Duration(f.LastedSeconds*float64(time.Second))), was)
+		return fmt.Sprintf("resolved at %s after %s%s%s", stamp(f.ResolvedAt), durationText(time.Duration(f.LastedSeconds*float64(time.Second))),
+			episodesNote(f, durationText), was)
 	case "transient":
 		return "transient: below the rule's persistence threshold" + was
 	}

@@ -117,6 +117,9 @@ func junitSuiteFor(r *Report, input string) junitSuite {
 func incidentCase(r *Report, it Item, input string, s *junitSuite) junitCase {
 	c := junitCase{Name: caseName(it.Key, it.ID, it.Host), Classname: input}
 	text := findingLine(it)
+	if it.Status == "resolved" || it.Status == "transient" {
+		text += "\n" + statusNote(it.Finding)
+	}
 	if it.CausedBy != "" {
 		text += "\nsymptom of " + it.CausedBy + ": fix that first"
 	}

@@ -121,6 +121,9 @@ func writeMarkdownFinding(w *errWriter, r *Report, it Item) {
 	if len(f.Symptoms) > 0 {
 		w.printf("- **Symptoms:** %s\n", r.symptomRanks(f))
 	}
+	if f.Status == "resolved" || f.Status == "transient" {
+		w.printf("- **Status:** %s\n", mdEscape(statusNote(f)))
+	}
 	w.printf("- **Seen:** %s, %s → %s (%s)\n", plural(f.Count, "event"), stamp(f.FirstSeen), stamp(f.LastSeen), plural(len(f.Timeline), "day"))
 	if facts := factsText(f.Facts); facts != "" {
 		w.printf("- **Facts:** %s\n", mdCodeSpan(facts))

@@ -126,6 +126,10 @@ func sarifRules(run *sarif.Run, r *Report) map[string]int {
 func sarifResult(it Item, ruleIndex int) *sarif.Result {
 	f := it.Finding
 	msg := fmt.Sprintf("%s: %s, %s from %s to %s.", f.Title, groupOrAll(f), plural(f.Count, "event"), stamp(f.FirstSeen), stamp(f.LastSeen))
+	if f.Status == "resolved" || f.Status == "transient" {
+		note := statusNote(f)
+		msg += " " + strings.ToUpper(note[:1]) + note[1:] + "."
+	}
 	if facts := factsText(f.Facts); facts != "" {
 		msg += " Facts: " + facts + "."
 	}

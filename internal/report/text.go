@@ -459,8 +459,9 @@ func writeTextFinding(t *textOut, it Item) {
 	}
 	switch f.Status {
 	case "resolved":
-		t.para(3, "", fmt.Sprintf("Resolved at %s after %s (would be %s)", f.ResolvedAt.UTC().Format(time.RFC3339),
-			(time.Duration(f.LastedSeconds)*time.Second).String(), f.OriginalSeverity))
+		t.para(3, "", fmt.Sprintf("Resolved at %s after %s%s (would be %s)", f.ResolvedAt.UTC().Format(time.RFC3339),
+			(time.Duration(f.LastedSeconds)*time.Second).String(), episodesNote(f, func(d time.Duration) string { return d.Round(time.Second).String() }),
+			f.OriginalSeverity))
 	case "transient":
 		t.para(3, "", fmt.Sprintf("Transient: below the rule's persistence threshold (would be %s)", f.OriginalSeverity))
 	}

@@ -2,6 +2,7 @@ package kb
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -100,7 +101,7 @@ func TestRankFiltersByEra(t *testing.T) {
 
 func TestPlaceholdersFromTheFinding(t *testing.T) {
 	c := Case{Host: "RDSH01.contoso.com", Group: map[string]string{"license_server": "LS01"},
-		Facts: map[string]any{"clients": []any{"WS-1"}, "cal_type": "Per Device", "mode": "per user"}}
+		Facts: map[string]any{"clients": []any{"WS-1"}, "cal_type": "Per Device", "target_mode": "per user"}}
 	v := Placeholders(c)
 	want := map[string]string{"host": "RDSH01.contoso.com", "license-server": "LS01", "client": "WS-1", "cal-type": "Per Device", "mode": "4"}
 	for k, w := range want {
@@ -120,6 +121,42 @@ func TestPlaceholdersFromTheFinding(t *testing.T) {
 	if _, ok := v["mode"]; ok {
 		t.Errorf("<mode> filled from %q", v["mode"])
 	}
+}
+
+// <mode> is the mode a fix sets. The host's current mode (fact "mode", as
+// per-user-mode-on-workgroup reports it) must never fill it: that finding's
+// "set the host to per device" step rendered ChangeMode(4), the mode a
+// workgroup host may not use.
+func TestModePlaceholderIsTheTargetNotTheCurrentMode(t *testing.T) {
+	if v := Placeholders(Case{Facts: map[string]any{"mode": "per-user"}}); v["mode"] != "" {
+		t.Errorf("<mode> filled from the host's current mode: %q", v["mode"])
+	}
+	v := Placeholders(Case{Facts: map[string]any{"mode": "per-user", "target_mode": "per-device"}})
+	if v["mode"] != "2" {
+		t.Fatalf("<mode> = %q, want 2 from target_mode", v["mode"])
+	}
+	b, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, ok := b.Get("per-user-mode-on-workgroup")
+	if !ok {
+		t.Fatal("no per-user-mode-on-workgroup article")
+	}
+	for _, s := range a.Steps {
+		if s.ID != "set-per-device" {
+			continue
+		}
+		f := fillStep(s, v)
+		if len(f.Commands) == 0 || !strings.Contains(f.Commands[0].Run, "ChangeMode(2)") {
+			t.Errorf("set-per-device renders %v, want ChangeMode(2)", f.Commands)
+		}
+		if strings.Contains(f.Detail, "Replace 2 with 2") || !strings.Contains(f.Detail, "(2) must be 2") {
+			t.Errorf("detail reads wrong once filled: %s", f.Detail)
+		}
+		return
+	}
+	t.Error("no set-per-device step")
 }
 
 func TestErasText(t *testing.T) {

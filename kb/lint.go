@@ -74,6 +74,9 @@ var knownWrong = []struct {
 	{regexp.MustCompile(`(?i)-(Licensing)?Mode\s+Per(User|Device)\b`), "a hard-coded licensing mode"},
 	{regexp.MustCompile(`(?i)\b180[ -]days?\b`), "the grace period is 120 days in every message table"},
 	{regexp.MustCompile(`(?i)^\s*(powershell|pwsh|cmd|ps)\s*[:>]`), "shell prefix inside a command"},
+	// <mode> is filled from the finding: "Replace <mode> with 2" then reads
+	// "Replace 4 with 2" beside a command that says 4.
+	{regexp.MustCompile(`(?i)\breplace\s+<mode>\s+with|<mode>\s+(is|=)\s+\d`), "reads wrong once <mode> is filled (\"Replace 4 with 2\"): say what the value in the command must be"},
 }
 
 var (

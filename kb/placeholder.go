@@ -19,12 +19,16 @@ var placeholderKeys = map[string][]string{
 	"host":           {"host", "session_host"},
 	"client":         {"client", "last_client"},
 	"cal-type":       {"cal_type", "product"},
-	"mode":           {"mode"},
+	// The mode a fix sets, never the host's current mode: every step that
+	// uses <mode> changes the mode, and the current one ("mode", as the
+	// per-user-on-workgroup rule reports it) is the value to move away from.
+	"mode": {"target_mode"},
 }
 
 // Placeholders returns the values a finding knows for the placeholders.
 // <mode> is the number ChangeMode and LicensingMode take (2 per device, 4
-// per user) and is filled only from a fact naming the mode.
+// per user) and is filled only from target_mode, a fact a rule writes when
+// its evidence decides the mode to set.
 func Placeholders(f Case) map[string]string {
 	out := map[string]string{}
 	for name, keys := range placeholderKeys {

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"io"
+	"math"
 	"time"
 
 	"github.com/tsdiag/tsdiag/engine"
@@ -277,9 +278,7 @@ func findingJSON(it Item) jsonFinding {
 		Key: f.Key, CausedBy: f.CausedBy, Symptoms: f.Symptoms,
 		Status: f.Status, OriginalSeverity: f.OriginalSeverity, ResolvedAt: f.ResolvedAt.UTC(), LastedSeconds: f.LastedSeconds,
 	}
-	if out.Facts == nil {
-		out.Facts = map[string]any{}
-	}
+	out.Facts = roundFacts(f.Facts)
 	if it.Article != nil {
 		out.Summary = it.Article.Summary
 	}
@@ -368,3 +367,37 @@ func nonNilConfig(m map[string]regcfg.Config) map[string]regcfg.Config {
 // uses: numbers to two decimals at most, times as UTC dates (with the time
 // when it is not midnight).
 func FactValue(v any) string { return factValue(v) }
+
+// roundFacts copies facts with every number rounded to two decimals, the
+// rule every format follows (factValue for the text ones): a fact computed
+// from durations (days_left 9.700000000000001) must not read differently in
+// the JSON than in the report beside it.
+func roundFacts(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = roundFact(v)
+	}
+	return out
+}
+
+func roundFact(v any) any {
+	switch x := v.(type) {
+	case float64:
+		return math.Round(x*100) / 100
+	case float32:
+		return math.Round(float64(x)*100) / 100
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = roundFact(e)
+		}
+		return out
+	case []float64:
+		out := make([]float64, len(x))
+		for i, e := range x {
+			out[i] = math.Round(e*100) / 100
+		}
+		return out
+	}
+	return v
+}

@@ -191,3 +191,26 @@ func TestPlaceholdersRefuseInjectedNames(t *testing.T) {
 		t.Errorf("plain names must be filled: %v", v)
 	}
 }
+
+// A finding from the license server's own events (grouped by license_server,
+// its Computer the license server): <host> is the session host, so it stays
+// unfilled rather than naming the license server; ls-security-group-rejected
+// rendered "Add LS01.contoso.local's computer account to RDS Endpoint
+// Servers on LS01.contoso.local".
+func TestHostPlaceholderIsNotTheLicenseServer(t *testing.T) {
+	for _, c := range []struct{ host, ls string }{
+		{"LS01.contoso.local", "LS01.contoso.local"}, {"ls01", "LS01.contoso.local"}, {"LS01.contoso.local", "LS01"},
+	} {
+		v := Placeholders(Case{Host: c.host, Group: map[string]string{"license_server": c.ls}})
+		if got, ok := v["host"]; ok {
+			t.Errorf("host %s, license server %s: <host> filled with %q", c.host, c.ls, got)
+		}
+	}
+	v := Placeholders(Case{Host: "RDSH01.contoso.local", Group: map[string]string{"license_server": "LS01.contoso.local"}})
+	if v["host"] != "RDSH01.contoso.local" {
+		t.Errorf("a session host finding naming its license server: <host> = %q", v["host"])
+	}
+	if v := Placeholders(Case{Host: "LS01.fabrikam.local", Group: map[string]string{"license_server": "LS01.contoso.local"}}); v["host"] != "LS01.fabrikam.local" {
+		t.Errorf("two full names in different domains are two machines: <host> = %q", v["host"])
+	}
+}

@@ -43,7 +43,11 @@ func Placeholders(f Case) map[string]string {
 			}
 		}
 	}
-	if _, ok := out["host"]; !ok && strings.TrimSpace(f.Host) != "" {
+	// The finding's own machine stands in for <host> (the session host) only
+	// when it is not the license server: a finding from the license server's
+	// own events (4140, 21, 18 …) would otherwise tell the admin to add the
+	// license server's account to its own group.
+	if _, ok := out["host"]; !ok && strings.TrimSpace(f.Host) != "" && !sameMachine(f.Host, out["license-server"]) {
 		out["host"] = strings.TrimSpace(f.Host)
 	}
 	if _, ok := out["client"]; !ok {
@@ -91,6 +95,20 @@ func factString(v any) string {
 		return ""
 	}
 	return strings.TrimSpace(fmt.Sprint(v))
+}
+
+// sameMachine: two names of one computer (case-insensitive; a short name
+// matches the first label of a full one).
+func sameMachine(a, b string) bool {
+	a, b = strings.ToLower(strings.TrimSpace(a)), strings.ToLower(strings.TrimSpace(b))
+	if a == "" || b == "" {
+		return false
+	}
+	if a == b {
+		return true
+	}
+	short := func(s string) string { h, _, _ := strings.Cut(s, "."); return h }
+	return (!strings.Contains(a, ".") || !strings.Contains(b, ".")) && short(a) == short(b)
 }
 
 // onlyOne is the single name in a list fact, "" when there are more.

@@ -407,7 +407,7 @@ func factValue(v any) string {
 		}
 		return stamp(x)
 	}
-	return rules.Format(v)
+	return rules.Format(roundFact(v))
 }
 
 // InputOf names the command-line input a finding's evidence came from (the

@@ -159,7 +159,7 @@ func sarifResult(it Item, ruleIndex int) *sarif.Result {
 	props.Add("first_seen", f.FirstSeen.UTC())
 	props.Add("last_seen", f.LastSeen.UTC())
 	if len(f.Facts) > 0 {
-		props.Add("facts", f.Facts)
+		props.Add("facts", roundFacts(f.Facts))
 	}
 	res.AttachPropertyBag(props)
 	if n := len(f.Evidence); n > 0 {

@@ -115,8 +115,11 @@ func TestFactsRoundAlikeInEveryFormat(t *testing.T) {
 	r := sampleReport()
 	f := &r.Findings[0].Finding
 	f.Facts = map[string]any{"days_left": 9.700000000000001, "ratio": 1.23456, "list": []any{0.333333, "x"}, "n": 3}
-	var js, line, text bytes.Buffer
+	var js, line, text, sarif bytes.Buffer
 	if err := WriteJSON(&js, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(&sarif, r, "sarif", Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := WriteFindingLine(&line, "new", time.Now(), r.Findings[0], r.Config); err != nil {
@@ -125,7 +128,7 @@ func TestFactsRoundAlikeInEveryFormat(t *testing.T) {
 	if err := Write(&text, r, "text", Options{}); err != nil {
 		t.Fatal(err)
 	}
-	for name, out := range map[string]string{"json": js.String(), "line": line.String()} {
+	for name, out := range map[string]string{"json": js.String(), "line": line.String(), "sarif": sarif.String()} {
 		if !strings.Contains(out, `"days_left": 9.7`) && !strings.Contains(out, `"days_left":9.7`) ||
 			strings.Contains(out, "9.700000000000001") || strings.Contains(out, "1.23456") || strings.Contains(out, "0.333333") {
 			t.Errorf("%s facts not rounded to two decimals:\n%s", name, out)
@@ -134,7 +137,8 @@ func TestFactsRoundAlikeInEveryFormat(t *testing.T) {
 			t.Errorf("%s lost the rounded values:\n%s", name, out)
 		}
 	}
-	if !strings.Contains(text.String(), "days_left=9.7") || !strings.Contains(text.String(), "ratio=1.23") {
+	if !strings.Contains(text.String(), "days_left=9.7") || !strings.Contains(text.String(), "ratio=1.23") ||
+		strings.Contains(text.String(), "0.333333") {
 		t.Errorf("text facts:\n%s", text.String())
 	}
 }

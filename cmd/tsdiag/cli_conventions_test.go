@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/spf13/cobra"
 )
 
 // TestMain lets a test run this package's main as a child process (under a
@@ -48,15 +51,60 @@ func TestBareTsdiagIsUsageError(t *testing.T) {
 	}
 }
 
-// Help states each default once.
+// Help states each default once, on every command: a flag whose usage
+// already names its default must not get pflag's "(default X)" as well
+// (scan --format once read "(default from the -o extension, else text)
+// (default "text")", events --workers "the default is GOMAXPROCS ...
+// (default 2)").
 func TestHelpDefaultsOnce(t *testing.T) {
 	_, out, _ := genCLI(t, "scan", "--help")
 	if strings.Contains(out, `(default "text")`) || strings.Count(out, "extension names, else text") != 1 {
 		t.Errorf("scan --help --format line:\n%s", grepLine(out, "--format"))
 	}
-	for _, line := range strings.Split(out, "\n") {
-		if strings.Count(line, "(default") > 1 {
-			t.Errorf("two defaults on one line: %q", line)
+	var paths [][]string
+	var walk func(c *cobra.Command, path []string)
+	walk = func(c *cobra.Command, path []string) {
+		paths = append(paths, path)
+		for _, sub := range c.Commands() {
+			if sub.IsAvailableCommand() || sub.Name() == "help" {
+				walk(sub, append(append([]string(nil), path...), sub.Name()))
+			}
+		}
+	}
+	walk(newRoot(io.Discard, io.Discard), nil)
+	if len(paths) < 12 {
+		t.Fatalf("only %d commands found: %v", len(paths), paths)
+	}
+	flagLine := regexp.MustCompile(`^\s+(-\w, )?--[\w-]+`)
+	for _, path := range paths {
+		code, out, stderr := genCLI(t, append(path, "--help")...)
+		if code != 0 {
+			t.Errorf("%v --help: exit %d %s", path, code, stderr)
+			continue
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if flagLine.MatchString(line) && strings.Count(strings.ToLower(line), "default") > 1 {
+				t.Errorf("tsdiag %s --help states a default twice:\n%s", strings.Join(path, " "), line)
+			}
+		}
+	}
+	// The man pages use the same rule.
+	dir := t.TempDir()
+	if code, _, stderr := genCLI(t, "man", dir); code != 0 {
+		t.Fatalf("man: exit %d %s", code, stderr)
+	}
+	pages, _ := filepath.Glob(filepath.Join(dir, "*.1"))
+	if len(pages) < 12 {
+		t.Fatalf("man wrote %d pages", len(pages))
+	}
+	for _, p := range pages {
+		b, _ := os.ReadFile(p)
+		items := strings.Split(string(b), ".TP\n")
+		for _, item := range items[1:] {
+			item = strings.SplitN(item, "\n.", 2)[0]
+			if strings.Count(strings.ToLower(item), "default") > 1 {
+				t.Errorf("%s states a default twice:\n%s", filepath.Base(p), item)
+			}
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -44,7 +43,9 @@ damaged records) and every damaged region found go to stderr.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "jsonl", "output format: jsonl (json is accepted for it) or xml")
-	cmd.Flags().IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "chunks decoded in parallel per file (the default is GOMAXPROCS, the cores Go may use)")
+	// 0 is the source package's GOMAXPROCS; a literal default here would
+	// make pflag print "(default 2)" beside the sentence that names it.
+	cmd.Flags().IntVar(&workers, "workers", 0, "chunks decoded in parallel per file, 1 for one at a time (default: GOMAXPROCS, the cores Go may use)")
 	cmd.Flags().BoolVar(&xmlRoot, "xml-root", true, "with --format xml, wrap the events in <Events>...</Events>")
 	return cmd
 }

@@ -557,3 +557,35 @@ func TestWatchSaysClearedAndReplaced(t *testing.T) {
 		t.Errorf("no replace note naming the file once: %q\n%s", replaced, r.errOut)
 	}
 }
+
+// From the CLI, the JUnit document gives the verdict the exit code gives:
+// a medium finding is a <failure> at --fail-on medium (exit 1) and a
+// passing case with its details in <system-out> at --fail-on high or none
+// (exit 0), as docs/cli.md says.
+func TestJUnitVerdictFollowsExitCode(t *testing.T) {
+	evtx := filepath.Join(t.TempDir(), "invalid.evtx")
+	if code, _, stderr := genCLI(t, "gen", "invalid-client-license-2019", "-o", evtx); code != 0 {
+		t.Fatalf("gen: %s", stderr)
+	}
+	failures := regexp.MustCompile(`<testsuites [^>]*failures="(\d+)"`)
+	for _, tc := range []struct {
+		failOn   string
+		exit     int
+		failures string
+	}{{"low", 1, "1"}, {"medium", 1, "1"}, {"high", 0, "0"}, {"none", 0, "0"}} {
+		code, out, stderr := scanCLI(t, "", "scan", evtx, "--format", "junit", "--fail-on", tc.failOn)
+		m := failures.FindStringSubmatch(out)
+		if code != tc.exit || m == nil || m[1] != tc.failures {
+			t.Errorf("--fail-on %s: exit %d (want %d), failures %v (want %s): %s", tc.failOn, code, tc.exit, m, tc.failures, stderr)
+			continue
+		}
+		c := out[strings.Index(out, `<testcase name="invalid-client-license@`):]
+		c = c[:strings.Index(c, "</testcase>")]
+		if tc.exit == 0 && (strings.Contains(c, "<failure") || !strings.Contains(c, "<system-out>#1 MEDIUM invalid-client-license") || !strings.Contains(c, "passes: ")) {
+			t.Errorf("--fail-on %s: the medium case is not a passing one with its details:\n%s", tc.failOn, c)
+		}
+		if tc.exit == 1 && strings.Count(c, "<failure") != 1 {
+			t.Errorf("--fail-on %s: the medium case does not fail:\n%s", tc.failOn, c)
+		}
+	}
+}

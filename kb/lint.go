@@ -155,7 +155,7 @@ func lintStep(a Article, s Step, checks map[string]bool) []string {
 			bad(`names "Terminal Server Computers" for 2012 or later (the group is "RDS Endpoint Servers"): limit windows`)
 		}
 		if modern && oldMenuRE.MatchString(t) {
-			bad("Tools → Terminal Services: the Errata give Tools → Remote Desktop Services for 2012+ (a Microsoft page says Terminal Services; the step must say the folder name is unconfirmed, not assert either)")
+			bad("asserts Tools → Terminal Services for 2012+; the folder (Tools → Remote Desktop Services or Terminal Services) is unconfirmed: say so")
 		}
 		if classic && rcmCertRE.MatchString(t) && certValueRE.MatchString(t) {
 			bad(`the 2000/2003 certificate values live under Services\TermService\Parameters, not Control\Terminal Server\RCM: limit windows`)

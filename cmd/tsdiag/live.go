@@ -109,7 +109,7 @@ func newLiveCmd() *cobra.Command {
 	f.StringVar(&o.State, "state", defaultStatePath(), "bookmark state `FILE` (written atomically after each batch)")
 	f.BoolVar(&o.ResetState, "reset-state", false, "move a corrupt state file aside and start fresh")
 	f.StringVar(&o.Backfill, "backfill", "", "read this much history first (`DURATION`: 30d, 12h), then go live; first run only")
-	f.StringVar(&o.Format, "format", "text", "output format: text or jsonl")
+	f.StringVar(&o.Format, "format", "text", "output format: text or jsonl (json is accepted for it)")
 	f.StringVarP(&o.Output, "output", "o", "", "also append findings to `FILE`")
 	f.BoolVar(&o.EventLog, "eventlog", false, "write findings to the Windows Application log under the source tsdiag")
 	f.BoolVar(&o.InstallService, "install-service", false, "install and start the tsdiag service running this command with these flags")
@@ -130,8 +130,11 @@ func cmdContext(c *cobra.Command) context.Context {
 }
 
 func (o *liveOptions) check() error {
+	if o.Format == "json" {
+		o.Format = "jsonl" // scan's name for JSON; live writes one object per line
+	}
 	if o.Format != "text" && o.Format != "jsonl" {
-		return fmt.Errorf("--format %q: use text or jsonl", o.Format)
+		return fmt.Errorf("--format %q: use text or jsonl (json is accepted as jsonl)", o.Format)
 	}
 	if o.InstallService && o.UninstallService {
 		return errors.New("--install-service and --uninstall-service exclude each other")

@@ -7,24 +7,35 @@ import (
 	"strings"
 )
 
+// reportExts lists the file extensions -o understands, in the order the
+// error message names them; one table so the message cannot forget one.
+var reportExts = []struct{ ext, format string }{
+	{".txt", "text"}, {".text", "text"},
+	{".json", "json"},
+	{".sarif", "sarif"},
+	{".xml", "junit"}, {".junit", "junit"},
+	{".html", "html"}, {".htm", "html"},
+	{".md", "markdown"}, {".markdown", "markdown"},
+}
+
 // formatOfExt is the report format a file extension names ("" for one
 // tsdiag does not know).
 func formatOfExt(name string) string {
-	switch strings.ToLower(filepath.Ext(name)) {
-	case ".json":
-		return "json"
-	case ".sarif":
-		return "sarif"
-	case ".xml", ".junit":
-		return "junit"
-	case ".html", ".htm":
-		return "html"
-	case ".md", ".markdown":
-		return "markdown"
-	case ".txt", ".text":
-		return "text"
+	ext := strings.ToLower(filepath.Ext(name))
+	for _, e := range reportExts {
+		if e.ext == ext {
+			return e.format
+		}
 	}
 	return ""
+}
+
+func knownExts() string {
+	names := make([]string, len(reportExts))
+	for i, e := range reportExts {
+		names[i] = e.ext
+	}
+	return strings.Join(names, ", ")
 }
 
 // outputFormat decides the report format from --format and -o:
@@ -48,7 +59,7 @@ func outputFormat(format, output string, _ io.Writer) (string, error) {
 	named := formatOfExt(output)
 	switch {
 	case format == "" && named == "":
-		return "", fmt.Errorf("-o %s: the extension names no report format; give --format (text, json, sarif, junit, html, markdown) or use .txt, .json, .sarif, .xml, .html, .md", output)
+		return "", fmt.Errorf("-o %s: the extension names no report format; give --format (text, json, sarif, junit, html, markdown) or use one of %s", output, knownExts())
 	case format == "":
 		return named, nil
 	case named == "" || named == format || (format == "sarif" && named == "json"):

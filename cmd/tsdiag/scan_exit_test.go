@@ -140,7 +140,7 @@ func TestOutputExtensionPicksFormat(t *testing.T) {
 			t.Errorf("%s lacks %q", file, want)
 		}
 	}
-	if code, _, stderr := scanCLI(t, "", "scan", "--fail-on", "none", "-o", "r.out", "farm.evtx"); code != 2 || !strings.Contains(stderr, "give --format") {
+	if code, _, stderr := scanCLI(t, "", "scan", "--fail-on", "none", "-o", "r.out", "farm.evtx"); code != 2 || !strings.Contains(stderr, "give --format") || !strings.Contains(stderr, ".junit") || !strings.Contains(stderr, ".markdown") {
 		t.Errorf("-o r.out: exit %d %q, want 2 asking for --format", code, stderr)
 	}
 	if _, err := os.Stat("r.out"); err == nil {

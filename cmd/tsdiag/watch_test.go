@@ -289,6 +289,18 @@ func TestLiveOffWindows(t *testing.T) {
 	if code != exitError || !strings.Contains(errOut.String(), "tsdiag watch PATH") {
 		t.Fatalf("exit %d, stderr %q", code, errOut.String())
 	}
+	// json is scan's name for the format live calls jsonl: accepted (the
+	// run gets as far as the platform check), while xml is refused.
+	errOut.Reset()
+	code = run([]string{"live", "--format", "json", "--backfill", "7d"}, &out, &errOut)
+	if code != exitError || !strings.Contains(errOut.String(), "tsdiag watch PATH") || strings.Contains(errOut.String(), "--format") {
+		t.Fatalf("--format json: exit %d, stderr %q", code, errOut.String())
+	}
+	errOut.Reset()
+	code = run([]string{"live", "--format", "xml"}, &out, &errOut)
+	if code != exitError || !strings.Contains(errOut.String(), `--format "xml": use text or jsonl`) {
+		t.Fatalf("--format xml: exit %d, stderr %q", code, errOut.String())
+	}
 	errOut.Reset()
 	code = run([]string{"live", "--backfill", "soon"}, &out, &errOut)
 	if code != exitError || !strings.Contains(errOut.String(), "--backfill") {

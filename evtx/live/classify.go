@@ -97,7 +97,8 @@ var Codes = []Code{
 	{15001, "ERROR_EVT_INVALID_QUERY", BadQuery, srcEvtErr},
 	{15007, "ERROR_EVT_CHANNEL_NOT_FOUND", ChannelMissing, srcEvtErr},
 	{15011, "ERROR_EVT_QUERY_RESULT_STALE", Resubscribe, srcEvtErr + " (\"release the query result object and reissue the query\")"},
-	{15012, "ERROR_EVT_QUERY_RESULT_INVALID_POSITION", Resubscribe, srcEvtErr},
+	{15012, "ERROR_EVT_QUERY_RESULT_INVALID_POSITION", Resubscribe, srcEvtErr + " (\"the cursor for the query result is not pointing to a valid position\"; resubscribing from the bookmark as for 15011 is tsdiag's choice, unconfirmed)"},
+	{15026, "ERROR_EVT_FILTER_TOO_COMPLEX", BadQuery, srcEvtErr + " (\"split it into two or more simple expressions\": the provider-only query is that)"},
 	{15027, "ERROR_EVT_MESSAGE_NOT_FOUND", Fatal, srcEvtErr + " (not expected: tsdiag renders XML, not messages)"},
 	{15036, "ERROR_EVT_CANNOT_OPEN_CHANNEL_OF_QUERY", ChannelDenied, srcEvtErr},
 }

@@ -283,3 +283,25 @@ func TestDriveReplaysWindowBeforeBookmark(t *testing.T) {
 }
 
 func syscallErr(code uintptr) error { return syscall.Errno(code) }
+
+// Windows refuses the event-id query as too complex (15026, "split it into
+// two or more simple expressions"): tsdiag subscribes again by provider only
+// and filters the ids itself, so the same events arrive, and says so.
+func TestDriveQueryTooComplexFallsBackToProviders(t *testing.T) {
+	lg := livetest.New()
+	appendLog(t, lg, "System", evtxOf(t, "System", "RDSH01", 1, t0, 3))
+	lg.FailSubscribe(syscallErr(15026))
+	s := drive(t, lg, filepath.Join(t.TempDir(), "state.json"), live.Options{}, once)
+	if s.err != nil {
+		t.Fatalf("Drive: %v", s.err)
+	}
+	if got := ids(s.events); got != "RDSH01:System:1 RDSH01:System:3 RDSH01:System:5" {
+		t.Fatalf("events %q", got)
+	}
+	if len(lg.Queries) != 2 || lg.Queries[0].ProvidersOnly || !lg.Queries[1].ProvidersOnly {
+		t.Fatalf("queries: want the event-id query, then provider only: %+v", lg.Queries)
+	}
+	if notes := strings.Join(s.notes, "\n"); !strings.Contains(notes, "15026 ERROR_EVT_FILTER_TOO_COMPLEX") || !strings.Contains(notes, "by provider only") {
+		t.Errorf("notes:\n%s", notes)
+	}
+}

@@ -186,6 +186,7 @@ func TestClassify(t *testing.T) {
 		{15007, ChannelMissing},
 		{15011, Resubscribe}, // ERROR_EVT_QUERY_RESULT_STALE
 		{15012, Resubscribe},
+		{15026, BadQuery}, // ERROR_EVT_FILTER_TOO_COMPLEX: retry by provider only
 		{15027, Fatal},
 		{15036, ChannelDenied},
 		{8, Fatal},    // ERROR_NOT_ENOUGH_MEMORY: not in the table

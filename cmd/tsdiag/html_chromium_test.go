@@ -65,13 +65,20 @@ func TestScanHTMLHeaderFlags(t *testing.T) {
 const measureScript = `<script>(function(){var d=document.documentElement,w=d.clientWidth,bad=[];
 document.querySelectorAll("body *").forEach(function(e){var r=e.getBoundingClientRect();if(r.width>0&&r.right>w+0.5)bad.push(e.tagName.toLowerCase()+"."+e.className+" right="+Math.round(r.right));});
 var o=document.createElement("pre");o.id="measure";o.style.whiteSpace="pre-wrap";
-o.textContent=JSON.stringify({client:w,scroll:d.scrollWidth,bad:bad.slice(0,12)});document.body.appendChild(o);})();</script>`
+var tick=0;document.querySelectorAll("svg text.tick").forEach(function(e){var px=parseFloat(getComputedStyle(e).fontSize)*e.ownerSVGElement.getScreenCTM().a;if(tick===0||px<tick)tick=px;});
+o.textContent=JSON.stringify({client:w,scroll:d.scrollWidth,bad:bad.slice(0,12),tick:tick});document.body.appendChild(o);})();</script>`
 
 type measure struct {
 	Client int      `json:"client"`
 	Scroll int      `json:"scroll"`
 	Bad    []string `json:"bad"`
+	// Tick is the smallest chart axis label as drawn, in CSS px: the
+	// charts scale with the page, their labels must stay readable.
+	Tick float64 `json:"tick"`
 }
+
+// minTickPx is the smallest axis label the page may draw at any width.
+const minTickPx = 11.5
 
 // At 600, 840 and 1280 px and in print the page needs no sideways scrolling and no element
 // passes the right edge; screenshots of both widths are kept
@@ -139,6 +146,10 @@ func checkNoOverflow(t *testing.T, browser, probe string, width int) {
 	// The viewport is the window less a scroll bar, at most.
 	if got.Client > width || got.Client < width-40 {
 		t.Fatalf("viewport %d px in a %d px window: the window size did not apply", got.Client, width)
+	}
+	t.Logf("%d px: smallest axis label %.1f px", width, got.Tick)
+	if got.Tick == 0 || got.Tick < minTickPx {
+		t.Errorf("chart axis labels drawn at %.1f px at %d px, want at least %.1f", got.Tick, width, minTickPx)
 	}
 	if got.Scroll > got.Client || len(got.Bad) > 0 {
 		t.Errorf("horizontal overflow at %d px: document %d px wide in a %d px viewport; past the edge: %v", width, got.Scroll, got.Client, got.Bad)

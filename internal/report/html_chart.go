@@ -14,8 +14,8 @@ import (
 // its box (CSS width:100%), so these are proportions, not screen pixels.
 const (
 	chartW                                          = 720
-	chartLeft, chartRight, chartTop, chartBottom    = 36, 8, 12, 24
-	chartMaxTicks, chartMinTickGap, chartLabelWidth = 6, 40.0, 70.0
+	chartLeft, chartRight, chartTop, chartBottom    = 48, 8, 12, 24 // room for a five-digit peak at 16px
+	chartMaxTicks, chartMinTickGap, chartLabelWidth = 6, 40.0, 86.0 // a date at 16px, the narrow pages' size
 )
 
 // svgBars draws events per UTC day on a time axis: a day is as wide as

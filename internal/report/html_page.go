@@ -12,7 +12,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; co
 h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid var(--line); padding-bottom: .3rem; }
 h3 { font-size: 1rem; }
 .muted, .tick { color: var(--muted); fill: var(--muted); font-size: .8rem; }
-svg .tick { font-size: 13px; }
+svg .tick { font-size: 13px; } /* user units: the chart scales with its box, so narrow pages draw them larger */
 #case { font-size: 1.05rem; margin: .2rem 0 .6rem; }
 .nb, .host, .id { white-space: nowrap; }
 code, pre { font-family: ui-monospace, "Cascadia Mono", Consolas, monospace; font-size: .85rem; }
@@ -69,6 +69,7 @@ ol.steps > li { margin-bottom: .9rem; } .risk { font-size: .8rem; color: var(--m
   table.stack td { border: 0; padding: .05rem .2rem; overflow-wrap: anywhere; }
   table.stack td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); font-size: .78rem; }
   tr.symptom td:first-child { padding-left: .2rem; }
+  svg .tick { font-size: 16px; }
   table.stack td.rank, table.stack td.sevcell { display: inline-block; width: auto; }
   table.stack td.rank::before, table.stack td.sevcell::before { content: none; }
 }
@@ -80,6 +81,7 @@ ol.steps > li { margin-bottom: .9rem; } .risk { font-size: .8rem; color: var(--m
   h2, h3 { break-after: avoid; } .tl-row, tr { break-inside: avoid; }
   .refs a[href]::after { content: " (" attr(href) ")"; font-size: .8em; color: var(--muted); }
   a { color: inherit; }
+  svg .tick { font-size: 14px; }
 }
 `
 

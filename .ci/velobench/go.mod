@@ -1,7 +1,8 @@
 // A module of its own so that tsdiag never depends on Velocidex's parser:
-// .ci/bench builds it only to time it. The Go module proxy here refuses
-// www.velocidex.com/golang/evtx (403); .ci/bench then points the replace at
-// a checkout named by TSDIAG_VELOCIRAPTOR_SRC.
+// .ci/bench builds it only to time it. The version is pinned: the module
+// proxy here refuses to list www.velocidex.com/golang/evtx (403) but serves
+// this pseudo-version (commit f4fa97e, 2025-06-30). TSDIAG_VELOCIRAPTOR_SRC
+// makes .ci/bench build from a checkout instead.
 module velobench
 
 go 1.26

@@ -4,7 +4,9 @@ package report
 // alone: each badge and timeline bar also differs in fill, outline or
 // pattern, and carries its name, so a grey-scale print tells critical from
 // high. Below 820 px on screen the tables become one block per row (no sideways
-// scrolling at 600 px); in print the links show their address.
+// scrolling at 600 px); in print the links show their address. Chart
+// labels are sized in the SVG's units and the chart scales with its box, so
+// narrow screens and print set them larger to keep them readable.
 const pageCSS = `
 :root { --crit:#7a0012; --high:#c62828; --med:#f0a000; --low:#0b61a4; --info:#546e7a; --fg:#1d232a; --muted:#56616b; --line:#d9dee3; }
 * { box-sizing: border-box; }
@@ -12,7 +14,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; co
 h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid var(--line); padding-bottom: .3rem; }
 h3 { font-size: 1rem; }
 .muted, .tick { color: var(--muted); fill: var(--muted); font-size: .8rem; }
-svg .tick { font-size: 13px; } /* user units: the chart scales with its box, so narrow pages draw them larger */
+svg .tick { font-size: 13px; }
 #case { font-size: 1.05rem; margin: .2rem 0 .6rem; }
 .nb, .host, .id { white-space: nowrap; }
 code, pre { font-family: ui-monospace, "Cascadia Mono", Consolas, monospace; font-size: .85rem; }

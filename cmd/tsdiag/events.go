@@ -33,9 +33,7 @@ wevtutil qe /e:Events writes), so the output is one well-formed document;
 damaged records) and every damaged region found go to stderr.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format == "json" {
-				format = "jsonl" // scan's name for JSON; events writes one object per line
-			}
+			format = lineFormat(format)
 			if format != "jsonl" && format != "xml" {
 				return withCode(exitError, fmt.Errorf("--format must be jsonl or xml, not %q", format))
 			}

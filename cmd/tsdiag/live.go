@@ -130,9 +130,7 @@ func cmdContext(c *cobra.Command) context.Context {
 }
 
 func (o *liveOptions) check() error {
-	if o.Format == "json" {
-		o.Format = "jsonl" // scan's name for JSON; live writes one object per line
-	}
+	o.Format = lineFormat(o.Format)
 	if o.Format != "text" && o.Format != "jsonl" {
 		return fmt.Errorf("--format %q: use text or jsonl (json is accepted as jsonl)", o.Format)
 	}

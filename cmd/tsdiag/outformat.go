@@ -18,6 +18,16 @@ var reportExts = []struct{ ext, format string }{
 	{".md", "markdown"}, {".markdown", "markdown"},
 }
 
+// lineFormat maps scan's name for JSON to jsonl, the name of the commands
+// that stream one object per line (events, watch, live), so that json is
+// accepted wherever jsonl is meant.
+func lineFormat(format string) string {
+	if format == "json" {
+		return "jsonl"
+	}
+	return format
+}
+
 // formatOfExt is the report format a file extension names ("" for one
 // tsdiag does not know).
 func formatOfExt(name string) string {

@@ -84,9 +84,7 @@ func newWatchCmd() *cobra.Command {
 }
 
 func runWatch(ctx context.Context, o watchOptions, stdout, stderr io.Writer) error {
-	if o.Format == "json" {
-		o.Format = "jsonl" // scan's name for JSON; watch writes one object per change
-	}
+	o.Format = lineFormat(o.Format)
 	if o.Format != "text" && o.Format != "jsonl" {
 		return withCode(exitError, fmt.Errorf("--format %q: use text or jsonl", o.Format))
 	}
